@@ -1,0 +1,170 @@
+import cv2
+import numpy as np
+import pytest
+
+from emojax.data import video
+
+# Real sample clips of one recording (actor 05, happy): a face crop (15 frames,
+# 224x224, 5 fps) and the raw release video (97 frames, 1280x720, 29.97 fps).
+AVI = "ravdess_facecrops/Actor_05/01-01-03-01-01-02-05.avi"
+MP4 = "ravdess_video/Actor_05/01-01-03-01-01-02-05.mp4"
+
+
+@pytest.fixture(scope="module")
+def detector():
+  return video.FaceDetector()
+
+
+def _all_frames_rgb(path):
+  """Every frame by plain sequential decoding: [frames, h, w, 3] uint8 RGB."""
+  capture = cv2.VideoCapture(str(path))
+  frames = []
+  while True:
+    ok, frame = capture.read()
+    if not ok:
+      break
+    frames.append(frame[..., ::-1])
+  capture.release()
+  return np.stack(frames)
+
+
+def test_video_config_rejects_odd_num_frames():
+  with pytest.raises(ValueError, match="even"):
+    video.VideoConfig(num_frames=5)
+
+
+def test_sample_times_are_centred_and_spaced_by_interval():
+  np.testing.assert_allclose(video.sample_times(3.0, 6, 0.5),
+                             [0.25, 0.75, 1.25, 1.75, 2.25, 2.75])
+
+
+def test_sample_times_clamp_a_clip_shorter_than_the_span():
+  np.testing.assert_allclose(video.sample_times(1.0, 6, 0.5),
+                             [0.0, 0.0, 0.25, 0.75, 1.0, 1.0])
+
+
+def test_read_frames_avi_shape_and_dtype(sample_dir):
+  frames = video.read_frames(str(sample_dir / AVI), np.array([0.5, 1.5]))
+  assert frames.shape == (2, 224, 224, 3)
+  assert frames.dtype == np.uint8
+
+
+def test_read_frames_mp4_shape_and_dtype(sample_dir):
+  frames = video.read_frames(str(sample_dir / MP4), np.array([0.5, 1.5]))
+  assert frames.shape == (2, 720, 1280, 3)
+  assert frames.dtype == np.uint8
+
+
+def test_read_frames_gives_rgb_frame_round_t_fps_clamped_to_last(sample_dir):
+  # 5 fps: 0.0 s -> frame 0, 1.0 s -> 5, 2.9 s -> 14.5 -> 15 -> last (14).
+  path = sample_dir / AVI
+  frames = video.read_frames(str(path), np.array([1.0, 0.0, 2.9, 1.0]))
+  np.testing.assert_array_equal(frames, _all_frames_rgb(path)[[5, 0, 14, 5]])
+
+
+def test_detect_finds_the_face_on_a_720p_frame(sample_dir, detector):
+  frame = video.read_frames(str(sample_dir / MP4), np.array([1.5]))[0]
+  x, y, w, h = detector.detect(frame)
+  assert 0 <= x and x + w <= 1280 and 0 <= y and y + h <= 720
+  assert 100 <= w <= 600
+  # The actor sits mid-frame.
+  assert x < 640 < x + w
+
+
+def test_detect_finds_the_face_on_a_face_crop_frame(sample_dir, detector):
+  frame = video.read_frames(str(sample_dir / AVI), np.array([1.5]))[0]
+  x, y, w, h = detector.detect(frame)
+  assert 0 <= x and x + w <= 224 and 0 <= y and y + h <= 224
+  assert 120 <= w <= 224
+
+
+def test_detect_finds_no_face_on_a_black_frame(detector):
+  assert detector.detect(np.zeros((720, 1280, 3), np.uint8)) is None
+
+
+def test_face_detector_raises_naming_a_missing_cascade(tmp_path):
+  missing = str(tmp_path / "no_cascade.xml")
+  with pytest.raises(FileNotFoundError, match="no_cascade.xml"):
+    video.FaceDetector(missing)
+
+
+def test_crop_face_without_box_takes_the_centre_square():
+  frame = np.zeros((100, 200, 3), np.uint8)
+  frame[:, 50:150] = 255
+  face = video.crop_face(frame, None, face_size=50, margin=0.1)
+  assert face.shape == (50, 50, 3)
+  assert face.dtype == np.uint8
+  assert (face == 255).all()
+
+
+def test_crop_face_adds_margin_around_the_box():
+  rows, columns = np.indices((200, 200))
+  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
+                    3, axis=2)
+  # A 100 px box with 10% margin each side: the 120 px square from 40 to 160.
+  face = video.crop_face(frame, (50, 50, 100, 100), face_size=120, margin=0.1)
+  np.testing.assert_array_equal(face, frame[40:160, 40:160])
+
+
+def test_crop_face_shifts_the_square_inside_the_frame():
+  rows, columns = np.indices((200, 200))
+  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
+                    3, axis=2)
+  face = video.crop_face(frame, (0, 0, 50, 50), face_size=60, margin=0.1)
+  np.testing.assert_array_equal(face, frame[0:60, 0:60])
+
+
+def test_face_images_shape_and_faces_found_on_a_face_crop(sample_dir,
+                                                          detector):
+  images, faces_found = video.face_images(str(sample_dir / AVI),
+                                          video.VideoConfig(), detector)
+  assert images.shape == (3, 64, 128, 3)
+  assert images.dtype == np.uint8
+  assert faces_found >= 5
+
+
+def test_face_images_put_frames_2j_and_2j_plus_1_side_by_side(sample_dir,
+                                                              detector):
+  path = str(sample_dir / AVI)
+  config = video.VideoConfig()
+  images, _ = video.face_images(path, config, detector)
+  frames = video.read_frames(path, video.sample_times(3.0, 6, 0.5))
+  faces = [video.crop_face(frame, detector.detect(frame), 64, 0.1)
+           for frame in frames]
+  for j in range(3):
+    np.testing.assert_array_equal(images[j, :, :64], faces[2 * j])
+    np.testing.assert_array_equal(images[j, :, 64:], faces[2 * j + 1])
+
+
+def test_face_images_finds_every_face_in_the_720p_video(sample_dir, detector):
+  images, faces_found = video.face_images(str(sample_dir / MP4),
+                                          video.VideoConfig(), detector)
+  assert images.shape == (3, 64, 128, 3)
+  assert faces_found == 6
+
+
+def _random_bytes(source, destination):
+  destination.write_bytes(np.random.default_rng(0).bytes(20000))
+
+
+def _first_half(source, destination):
+  data = source.read_bytes()
+  destination.write_bytes(data[:len(data) // 2])
+
+
+def _empty(source, destination):
+  destination.write_bytes(b"")
+
+
+@pytest.mark.parametrize("source, name, corrupt", [
+    (AVI, "corrupt.avi", _random_bytes),
+    (AVI, "truncated.avi", _first_half),
+    (MP4, "truncated.mp4", _first_half),
+    (AVI, "empty.avi", _empty),
+])
+def test_face_images_raises_naming_a_bad_file(sample_dir, tmp_path, detector,
+                                              source, name, corrupt):
+  path = tmp_path / name
+  corrupt(sample_dir / source, path)
+  with pytest.raises(video.VideoError, match=name):
+    video.face_images(str(path), video.VideoConfig(), detector)
