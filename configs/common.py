@@ -1,0 +1,47 @@
+"""Pieces shared by every config: where the data is and how it becomes features."""
+import os
+
+import ml_collections
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE_DIR = os.path.join(REPO_ROOT, "data", "sample")
+
+
+def get_data_config() -> ml_collections.ConfigDict:
+  """The bundled sample, featurised as in the study, split and paired as in the study."""
+  data = ml_collections.ConfigDict()
+  # Roots in the RAVDESS layout; for a full download pass its folder(s), e.g.
+  # --config.data.roots="('/data/RAVDESS',)". Earlier roots win when two offer
+  # the same modality of a clip.
+  data.roots = (
+      os.path.join(SAMPLE_DIR, "ravdess"),
+      os.path.join(SAMPLE_DIR, "ravdess_facecrops"),
+  )
+  # Where the TFDS builder writes TFRecords; one sub-folder per feature setting.
+  data.tfds_dir = os.path.expanduser("~/.cache/emojax/tfds")
+  data.vocal_channels = ("speech",)
+
+  data.audio = ml_collections.ConfigDict()
+  data.audio.sample_rate = 22050
+  data.audio.n_mfcc = 40
+  data.audio.n_fft = 2048
+  data.audio.hop_length = 512
+  data.audio.num_frames = 128
+  data.audio.crop = "centre"
+  data.audio.normalise = True  # Per-utterance CMVN: raw MFCCs (c0 near -600) diverge under SGD.
+
+  data.video = ml_collections.ConfigDict()
+  data.video.num_frames = 6
+  data.video.interval_s = 0.5
+  data.video.face_size = 64
+  data.video.face_margin = 0.1
+
+  # `seed`: the study's random split by example. Fractions: train, val, test.
+  data.split = ml_collections.ConfigDict()
+  data.split.protocol = "seed"
+  data.split.fractions = (0.8, 0.1, 0.1)
+  data.split.seed = 0
+  # `class`: the study's pairing (each image with a random audio clip of its
+  # class); `clip`: audio and frames of the same recording.
+  data.pairing = "class"
+  return data

@@ -1,0 +1,77 @@
+"""One RAVDESS clip -> its feature example (MFCCs, face images, metadata).
+
+Runs in worker processes, so it imports neither TensorFlow nor JAX.
+"""
+import dataclasses
+import functools
+from typing import Any
+
+import numpy as np
+
+from emojax.data import audio as audio_lib
+from emojax.data import ravdess
+from emojax.data import video as video_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig:
+  audio: audio_lib.AudioConfig
+  video: video_lib.VideoConfig
+
+  @property
+  def image_shape(self) -> tuple[int, int, int]:
+    size = self.video.face_size
+    return (size, 2 * size, 3)
+
+  @property
+  def images_per_clip(self) -> int:
+    return self.video.num_frames // 2
+
+
+@functools.lru_cache(maxsize=1)
+def _face_detector() -> video_lib.FaceDetector:
+  # One cascade per process: loading it costs more than detecting a face.
+  return video_lib.FaceDetector()
+
+
+def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
+  """Features and metadata of one clip, shaped for the TFDS builder.
+
+  A missing modality gives zeros (audio) or no images (video) and a False flag.
+  Raises audio_lib.AudioError or video_lib.VideoError for unreadable media.
+  """
+  name = clip.name
+  if clip.audio_path is not None:
+    mfcc = audio_lib.audio_features(clip.audio_path, config.audio)
+  else:
+    mfcc = np.zeros((config.audio.n_mfcc, config.audio.num_frames), np.float32)
+  if clip.video_path is not None:
+    images, faces_found = video_lib.face_images(
+        clip.video_path, config.video, _face_detector())
+  else:
+    images = np.zeros((0, *config.image_shape), np.uint8)
+    faces_found = 0
+  return {
+      "clip_id": clip.clip_id,
+      "label": name.emotion,
+      "actor": name.actor,
+      "vocal_channel": name.vocal_channel,
+      "intensity": name.intensity,
+      "statement": name.statement,
+      "repetition": name.repetition,
+      "has_audio": clip.audio_path is not None,
+      "has_video": clip.video_path is not None,
+      "mfcc": mfcc.astype(np.float32),
+      "images": images,
+      "faces_found": faces_found,
+  }
+
+
+def safe_clip_example(clip: ravdess.Clip, config: FeatureConfig):
+  """(example, None), or (None, Skipped) naming the file that failed."""
+  try:
+    return clip_example(clip, config), None
+  except audio_lib.AudioError as error:
+    return None, ravdess.Skipped(clip.audio_path, str(error))
+  except video_lib.VideoError as error:
+    return None, ravdess.Skipped(clip.video_path, str(error))

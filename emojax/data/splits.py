@@ -1,0 +1,31 @@
+"""Train / validation / test splits of RAVDESS examples, by protocol."""
+from typing import Sequence
+
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+
+
+def stratified_split(labels: np.ndarray, fractions: Sequence[float],
+                     seed: int) -> list[np.ndarray]:
+  """The study's `seed` protocol: a random split by example, stratified by class.
+
+  Args:
+    labels: [n] int class of each example.
+    fractions: one fraction per split, summing to 1 (e.g. 0.8, 0.1, 0.1).
+    seed: the split is a function of the seed alone.
+  Returns:
+    One sorted index array per split; together they hold every index once.
+  """
+  fractions = np.asarray(fractions, np.float64)
+  if np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
+    raise ValueError(f"Split fractions {tuple(fractions)} must be >= 0 and sum to 1.")
+  rng = np.random.default_rng(seed)
+  parts = [[] for _ in fractions]
+  # Stratifying keeps every class in every split, which class pairing needs.
+  for label in np.unique(labels):
+    members = rng.permutation(np.flatnonzero(labels == label))
+    bounds = np.round(np.cumsum(fractions)[:-1] * len(members)).astype(int)
+    for part, chunk in zip(parts, np.split(members, bounds)):
+      part.append(chunk)
+  return [np.sort(np.concatenate(part)) for part in parts]

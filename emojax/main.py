@@ -1,0 +1,57 @@
+r"""Trains or evaluates one config.
+
+  python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe
+  python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe --mode=eval
+
+Any config value can be overridden, e.g. --config.train.num_epochs=2.
+"""
+import logging as python_logging
+
+import jax
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from emojax import train
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and metrics.")
+_MODE = flags.DEFINE_enum("mode", "train", ["train", "eval"],
+                          "train: train, then report the selected checkpoint; "
+                          "eval: only restore and report it.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """Parses flags; an override of a config key that does not exist fails with its name."""
+  try:
+    return flags.FLAGS(argv)
+  except (KeyError, AttributeError) as error:
+    key = str(error.args[0]).split("\n")[0].strip("'\"")
+    overrides = [arg.split("=")[0] for arg in argv if arg.startswith("--config.")]
+    bad = [o for o in overrides if key in o.split(".")] or overrides
+    hint = str(error.args[0]).split("\n")[1:]
+    raise SystemExit(f"Unknown config key {key!r} in {', '.join(bad)}: the config file has no "
+                     f"such field. {' '.join(hint)}".strip()) from None
+
+
+def _quiet_orbax(record: python_logging.LogRecord) -> bool:
+  # Orbax logs every checkpoint step at INFO; keep its warnings only.
+  return record.levelno >= python_logging.WARNING or "orbax" not in record.pathname
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.get_absl_logger().addFilter(_quiet_orbax)
+  logging.info("JAX process %d of %d; local devices: %s", jax.process_index(),
+               jax.process_count(), jax.local_devices())
+  if _MODE.value == "train":
+    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  else:
+    train.evaluate(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=parse_flags)

@@ -1,0 +1,231 @@
+"""Training and evaluation of one config: the story of a run.
+
+create_train_state -> train_step / eval_step (pure, data-parallel over a
+'data' mesh axis) -> train_and_evaluate (epochs, checkpoints, model selection
+on validation) -> evaluate (restore and report, without training).
+"""
+import dataclasses
+import functools
+import json
+import os
+from typing import Any, Callable, Iterable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from absl import logging
+from jax import lax
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from emojax import checkpoints
+from emojax import losses
+from emojax import metrics as metrics_lib
+from emojax.data import pipeline
+from emojax.data import ravdess_tfds
+from emojax.models import fusion
+
+State = dict[str, Any]  # {"step": int32 [], "params": pytree, "opt_state": pytree}
+CONFIG_FILE = "config.json"
+
+
+def create_optimizer(optimizer_config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  if optimizer_config.name == "sgd":
+    return optax.sgd(optimizer_config.learning_rate, momentum=optimizer_config.momentum)
+  raise ValueError(f"Unknown config.optimizer.name {optimizer_config.name!r}; expected 'sgd'.")
+
+
+def create_train_state(model, optimizer: optax.GradientTransformation,
+                       example: pipeline.Examples, seed: int) -> State:
+  """Initial parameters (from `seed`) and optimizer state; `example` gives input shapes."""
+  inputs = {m: jnp.asarray(example[m][:1]) for m in fusion.MODALITIES}
+  params = model.init(jax.random.key(seed), **inputs)["params"]
+  return {"step": jnp.zeros((), jnp.int32), "params": params, "opt_state": optimizer.init(params)}
+
+
+def train_step(state: State, batch: pipeline.Examples, *, model, optimizer, loss_fn) -> tuple[State, dict]:
+  """One SGD step on this device's share of the batch; gradients averaged over 'data'."""
+  def loss_of(params):
+    outputs = model.apply({"params": params}, **{m: batch[m] for m in fusion.MODALITIES})
+    total, terms = loss_fn(outputs, batch)
+    return total, (terms, outputs)
+
+  (loss, (terms, outputs)), grads = jax.value_and_grad(loss_of, has_aux=True)(state["params"])
+  grads = lax.pmean(grads, "data")
+  updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+  params = optax.apply_updates(state["params"], updates)
+  step_metrics = {"loss": loss, **terms}
+  for head, logits in outputs["logits"].items():
+    step_metrics[f"{head}_accuracy"] = jnp.mean(jnp.argmax(logits, -1) == batch["label"])
+  new_state = {"step": state["step"] + 1, "params": params, "opt_state": opt_state}
+  return new_state, lax.pmean(step_metrics, "data")
+
+
+def eval_step(params, batch: pipeline.Examples, *, model, loss_fn) -> dict:
+  """Sums over the batch's real examples (batch["mask"] == 1), added up over 'data'.
+
+  Returns {"count": [], "loss_sums": {term: []}, "confusion": {head: [C, C]}}.
+  """
+  outputs = model.apply({"params": params}, **{m: batch[m] for m in fusion.MODALITIES})
+  mask = batch["mask"]
+  count = mask.sum()
+  total, terms = loss_fn(outputs, batch)
+  sums = {name: value * count for name, value in {"loss": total, **terms}.items()}
+  confusion = {head: metrics_lib.confusion_matrix(logits, batch["label"], mask)
+               for head, logits in outputs["logits"].items()}
+  return lax.psum({"count": count, "loss_sums": sums, "confusion": confusion}, "data")
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """Everything a run needs, built once from the config."""
+  config: ml_collections.ConfigDict
+  mesh: jax.sharding.Mesh
+  model: Any
+  optimizer: optax.GradientTransformation
+  examples: dict[str, pipeline.Examples]
+  init_state: Callable[[], State]
+  train_step: Callable
+  eval_step: Callable
+
+  def shard(self, batch: pipeline.Examples) -> pipeline.Examples:
+    return jax.device_put(batch, NamedSharding(self.mesh, P("data")))
+
+
+def build_run(config: ml_collections.ConfigDict) -> Run:
+  """Checks the config, prepares the data and compiles the steps' wrappers."""
+  num_devices = jax.device_count()
+  for key in ("batch_size", "eval_batch_size"):
+    if config.train[key] % num_devices:
+      raise ValueError(f"config.train.{key}={config.train[key]} is not divisible by "
+                       f"the {num_devices} devices.")
+  model = fusion.build_model(config.model)
+  loss_fn = losses.composite_loss(config.loss, fusion.HEADS)
+  optimizer = create_optimizer(config.optimizer)
+
+  builder, report = ravdess_tfds.prepare(config.data)
+  logging.info("Features in %s: %d clips read, %d written, %d skipped.", builder.data_dir,
+               report["clips_read"], report["clips_written"], len(report["skipped"]))
+  for skipped in report["skipped"]:
+    logging.warning("Skipped %s: %s", skipped["file"], skipped["reason"])
+  clips = ravdess_tfds.load_clips(builder, config.data.video.num_frames // 2)
+  examples = pipeline.split_examples(clips, config.data, fusion.MODALITIES)
+  for name, split in examples.items():
+    logging.info("%s split: %d examples.", name, pipeline.num_examples(split))
+    if pipeline.num_examples(split) == 0:
+      raise ValueError(f"The {name} split has no examples; check config.data.")
+
+  mesh = jax.make_mesh((num_devices,), ("data",))
+  replicated, data = P(), P("data")
+  init = jax.jit(functools.partial(create_train_state, model, optimizer, examples["train"],
+                                   config.seed), out_shardings=NamedSharding(mesh, replicated))
+  step = functools.partial(train_step, model=model, optimizer=optimizer, loss_fn=loss_fn)
+  train = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data),
+                                out_specs=(replicated, replicated)), donate_argnums=0)
+  step = functools.partial(eval_step, model=model, loss_fn=loss_fn)
+  evaluate_fn = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data),
+                                      out_specs=replicated))
+  return Run(config, mesh, model, optimizer, examples, init, train, evaluate_fn)
+
+
+def evaluate_split(run: Run, params, split: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+  """Metrics of `split` ({f"{split}/loss", ..._accuracy, ..._uar}) and confusion matrices."""
+  totals = None
+  for batch in pipeline.eval_batches(run.examples[split], run.config.train.eval_batch_size):
+    sums = run.eval_step(params, run.shard(batch))
+    totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
+  totals = jax.device_get(totals)
+  results = {f"{split}/{name}": float(value / totals["count"])
+             for name, value in totals["loss_sums"].items()}
+  results.update(metrics_lib.summarise(split, totals["confusion"]))
+  return results, totals["confusion"]
+
+
+def _mean_metrics(prefix: str, step_metrics: Iterable[dict]) -> dict[str, float]:
+  stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *step_metrics))
+  return {f"{prefix}/{name}": float(np.mean(values)) for name, values in stacked.items()}
+
+
+def _check_saved_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Fails if the workdir's checkpoints were trained with another network."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    saved = json.load(f)
+  current = json.loads(config.to_json_best_effort())
+  for section in ("model", "loss"):
+    if saved.get(section) != current.get(section):
+      raise ValueError(
+          f"The checkpoints in {workdir} were trained with config.{section}="
+          f"{saved.get(section)}, not {current.get(section)}; use another --workdir.")
+
+
+def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str) -> dict[str, float]:
+  """Restores the checkpoint selected on validation, evaluates val and test, writes JSON."""
+  checkpoint_manager.wait_until_finished()
+  best = checkpoint_manager.best_step()
+  if best is None:
+    raise FileNotFoundError(f"No checkpoint in {checkpoint_manager.directory}; train first.")
+  state = checkpoints.restore(checkpoint_manager, best, run.init_state())
+  results = {"selected_epoch": best}
+  for split in ("val", "test"):
+    split_metrics, confusion = evaluate_split(run, state["params"], split)
+    results.update(split_metrics)
+  logging.info("Test confusion matrix of the joint head (rows: true class):\n%s",
+               confusion["joint"].astype(int))
+  with open(os.path.join(workdir, filename), "w") as f:
+    json.dump(results, f, indent=2, sort_keys=True)
+  print(f"Selected epoch {best} (best {run.config.train.select_metric}).")
+  for head in fusion.HEADS:
+    print(f"test/{head}_accuracy = {results[f'test/{head}_accuracy']:.4f}")
+  return results
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+  """Trains (resuming from the last checkpoint in `workdir`), then reports the
+  validation-selected checkpoint's metrics in `<workdir>/final_metrics.json`."""
+  os.makedirs(workdir, exist_ok=True)
+  _check_saved_config(config, workdir)
+  run = build_run(config)
+  with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
+    f.write(config.to_json_best_effort(indent=2))
+
+  state = run.init_state()
+  checkpoint_manager = checkpoints.manager(workdir, config.train.select_metric,
+                                           config.train.keep_checkpoints)
+  start_epoch = checkpoint_manager.latest_step() or 0
+  if start_epoch:
+    logging.info("Resuming after epoch %d.", start_epoch)
+    state = checkpoints.restore(checkpoint_manager, start_epoch, state)
+  metric_log = metrics_lib.MetricLog(workdir, start_epoch)
+
+  for epoch in range(start_epoch + 1, config.train.num_epochs + 1):
+    step_metrics = []
+    for batch in pipeline.train_batches(run.examples["train"], config.train.batch_size,
+                                        config.seed, epoch):
+      state, batch_metrics = run.train_step(state, run.shard(batch))
+      step_metrics.append(batch_metrics)
+    epoch_metrics = _mean_metrics("train", step_metrics)
+    if not np.isfinite(epoch_metrics["train/loss"]):
+      raise FloatingPointError(
+          f"The training loss became {epoch_metrics['train/loss']} in epoch {epoch}; the "
+          f"last good checkpoint is epoch {checkpoint_manager.latest_step()} in "
+          f"{checkpoint_manager.directory}. Lower config.optimizer.learning_rate?")
+    val_metrics, _ = evaluate_split(run, state["params"], "val")
+    epoch_metrics.update(val_metrics)
+    checkpoints.save(checkpoint_manager, epoch, state, val_metrics)
+    metric_log.write(epoch, epoch_metrics)
+  return report_selected(run, checkpoint_manager, workdir, "final_metrics.json")
+
+
+def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+  """Restores the validation-selected checkpoint and writes `<workdir>/eval_metrics.json`."""
+  _check_saved_config(config, workdir)
+  if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    raise FileNotFoundError(f"No checkpoints in {workdir}; train first.")
+  run = build_run(config)
+  checkpoint_manager = checkpoints.manager(workdir, config.train.select_metric,
+                                           config.train.keep_checkpoints)
+  return report_selected(run, checkpoint_manager, workdir, "eval_metrics.json")

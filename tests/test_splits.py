@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from emojax.data import splits
+
+
+def test_stratified_split_holds_every_example_once():
+  labels = np.repeat(np.arange(8), 15)
+  parts = splits.stratified_split(labels, (0.8, 0.1, 0.1), seed=0)
+  joined = np.concatenate(parts)
+  np.testing.assert_array_equal(np.sort(joined), np.arange(len(labels)))
+
+
+def test_stratified_split_sizes_follow_fractions_per_class():
+  labels = np.repeat(np.arange(8), 20)
+  train, val, test = splits.stratified_split(labels, (0.8, 0.1, 0.1), seed=0)
+  for part, per_class in ((train, 16), (val, 2), (test, 2)):
+    np.testing.assert_array_equal(np.bincount(labels[part], minlength=8), per_class)
+
+
+def test_stratified_split_depends_only_on_seed():
+  labels = np.repeat(np.arange(4), 10)
+  first = splits.stratified_split(labels, (0.5, 0.5), seed=3)
+  again = splits.stratified_split(labels, (0.5, 0.5), seed=3)
+  other = splits.stratified_split(labels, (0.5, 0.5), seed=4)
+  np.testing.assert_array_equal(first[0], again[0])
+  assert not np.array_equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("fractions", [(0.8, 0.1), (1.2, -0.2)])
+def test_stratified_split_rejects_bad_fractions(fractions):
+  with pytest.raises(ValueError, match="fractions"):
+    splits.stratified_split(np.zeros(10, int), fractions, seed=0)

@@ -1,0 +1,98 @@
+"""Training on the bundled sample, with a small network so that it runs in seconds."""
+import json
+import os
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from configs import probe
+from emojax import checkpoints
+from emojax import train
+from emojax.data import pipeline
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+  config = probe.get_config()
+  config.data.tfds_dir = str(tmp_path_factory.mktemp("tfds"))
+  config.model.audio_widths = (4, 8)
+  config.model.image_widths = (4, 8)
+  config.model.embed_dim = 16
+  config.model.joint_hidden = (16, 16)
+  config.model.probe_hidden = (16,)
+  config.train.num_epochs = 3
+  return config
+
+
+@pytest.fixture(scope="module")
+def run(config):
+  return train.build_run(config)
+
+
+def _first_train_batch(run):
+  return next(pipeline.train_batches(run.examples["train"], run.config.train.batch_size,
+                                     seed=0, epoch=1))
+
+
+def test_train_step_lowers_loss_on_a_fixed_batch(run):
+  state = run.init_state()
+  batch = run.shard(_first_train_batch(run))
+  losses = []
+  for _ in range(5):
+    state, step_metrics = run.train_step(state, batch)
+    losses.append(float(step_metrics["loss"]))
+  assert int(state["step"]) == 5
+  assert losses[-1] < losses[0]
+
+
+def test_train_step_reports_every_loss_term_and_head_accuracy(run):
+  _, step_metrics = run.train_step(run.init_state(), run.shard(_first_train_batch(run)))
+  assert set(step_metrics) == {"loss", "joint_ce", "audio_probe_ce", "image_probe_ce",
+                               "joint_accuracy", "audio_probe_accuracy",
+                               "image_probe_accuracy"}
+  np.testing.assert_allclose(
+      step_metrics["loss"],
+      step_metrics["joint_ce"] + step_metrics["audio_probe_ce"] + step_metrics["image_probe_ce"],
+      rtol=1e-5)
+
+
+def test_checkpoint_restore_gives_identical_parameters(run, tmp_path):
+  state, _ = run.train_step(run.init_state(), run.shard(_first_train_batch(run)))
+  expected = jax.device_get(state)
+  manager = checkpoints.manager(str(tmp_path), "val/joint_accuracy", keep=1)
+  checkpoints.save(manager, 1, state, {"val/joint_accuracy": 0.5})
+  manager.wait_until_finished()
+  restored = checkpoints.restore(manager, 1, run.init_state())
+  chex.assert_trees_all_equal(jax.device_get(restored), expected)
+
+
+def test_evaluation_sees_every_example_once(run):
+  results, confusion = train.evaluate_split(run, run.init_state()["params"], "test")
+  assert confusion["joint"].sum() == pipeline.num_examples(run.examples["test"])
+  assert 0.0 <= results["test/joint_accuracy"] <= 1.0
+
+
+def test_eval_mode_reproduces_the_training_runs_final_metrics(config, tmp_path):
+  workdir = str(tmp_path / "run")
+  final = train.train_and_evaluate(config, workdir)
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    epochs = [json.loads(line)["epoch"] for line in f]
+  assert epochs == [1, 2, 3]
+  assert 1 <= final["selected_epoch"] <= 3
+  evaluated = train.evaluate(config, workdir)
+  assert evaluated == final
+  with open(os.path.join(workdir, "eval_metrics.json")) as f:
+    assert json.load(f) == final
+  for head in ("joint", "audio_probe", "image_probe"):
+    assert f"test/{head}_accuracy" in final
+
+
+def test_eval_mode_rejects_checkpoints_of_another_network(config, tmp_path):
+  workdir = str(tmp_path / "run")
+  train.train_and_evaluate(config, workdir)
+  other = config.copy_and_resolve_references()
+  other.model.embed_dim = 32
+  with pytest.raises(ValueError, match="config.model"):
+    train.evaluate(other, workdir)
