@@ -19,6 +19,7 @@ def get_data_config() -> ml_collections.ConfigDict:
   )
   # Where the TFDS builder writes TFRecords; one sub-folder per feature setting.
   data.tfds_dir = os.path.expanduser("~/.cache/emojax/tfds")
+  data.num_workers = 0  # Feature extraction processes; 0: one per CPU core.
   data.vocal_channels = ("speech",)
 
   data.audio = ml_collections.ConfigDict()

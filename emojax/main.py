@@ -28,10 +28,12 @@ def parse_flags(argv: list[str]) -> list[str]:
   try:
     return flags.FLAGS(argv)
   except (KeyError, AttributeError) as error:
-    key = str(error.args[0]).split("\n")[0].strip("'\"")
+    while error.args and isinstance(error.args[0], BaseException):
+      error = error.args[0]  # ml_collections wraps the KeyError in an AttributeError.
+    key, *hint = str(error.args[0]).split("\n")
+    key = key.strip("'\"")
     overrides = [arg.split("=")[0] for arg in argv if arg.startswith("--config.")]
     bad = [o for o in overrides if key in o.split(".")] or overrides
-    hint = str(error.args[0]).split("\n")[1:]
     raise SystemExit(f"Unknown config key {key!r} in {', '.join(bad)}: the config file has no "
                      f"such field. {' '.join(hint)}".strip()) from None
 

@@ -7,3 +7,20 @@ import pytest
 def sample_dir() -> pathlib.Path:
   """The bundled real RAVDESS sample, data/sample (see its README.md)."""
   return pathlib.Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_tfds_dir(tmp_path_factory) -> str:
+  """One TFRecord cache for the whole session, so the sample is featurised once."""
+  return str(tmp_path_factory.mktemp("tfds"))
+
+
+@pytest.fixture(scope="session")
+def sample_clips(sample_tfds_dir):
+  """Every clip of the bundled sample, featurised with the default settings."""
+  from configs import common
+  from emojax.data import ravdess_tfds
+  config = common.get_data_config()
+  config.tfds_dir = sample_tfds_dir
+  builder, _ = ravdess_tfds.prepare(config)
+  return ravdess_tfds.load_clips(builder, config.video.num_frames // 2)

@@ -14,9 +14,9 @@ from emojax.data import pipeline
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory):
+def config(sample_tfds_dir):
   config = probe.get_config()
-  config.data.tfds_dir = str(tmp_path_factory.mktemp("tfds"))
+  config.data.tfds_dir = sample_tfds_dir
   config.model.audio_widths = (4, 8)
   config.model.image_widths = (4, 8)
   config.model.embed_dim = 16

@@ -1,7 +1,8 @@
 """Clips -> split and paired examples -> tf.data batches for the train and eval steps.
 
 An example is a dict of arrays: `audio` [n_mfcc, frames] float32, `image`
-[H, 2W, 3] uint8 (two face frames side by side), `label` int32. RAVDESS
+[H, 2W, 3] uint8 (two face frames side by side), `label` int32, and where
+they came from, `audio_clip` and `image_clip` (int32 index into the clips). RAVDESS
 features fit in memory, so splitting and pairing work on indices in numpy and
 tf.data shuffles, batches and prefetches.
 """
@@ -49,9 +50,10 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
 
   audio_clips = np.flatnonzero(wanted & clips["has_audio"])
   if "image" not in modalities:
-    return {name: {"audio": clips["mfcc"][audio_clips[part]], "label": labels[audio_clips[part]]}
-            for name, part in zip(splits_lib.SPLITS,
-                                  splits_lib.stratified_split(labels[audio_clips], fractions, seed))}
+    parts = splits_lib.stratified_split(labels[audio_clips], fractions, seed)
+    return {name: {"audio": clips["mfcc"][audio_clips[part]], "label": labels[audio_clips[part]],
+                   "audio_clip": audio_clips[part].astype(np.int32)}
+            for name, part in zip(splits_lib.SPLITS, parts)}
 
   # One image example per (clip, slot): the study split these, not clips.
   video = wanted & clips["has_video"]
@@ -66,7 +68,8 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   examples = {}
   for i, name in enumerate(splits_lib.SPLITS):
     clip, slot = image_clip[image_parts[i]], image_slot[image_parts[i]]
-    split = {"image": clips["images"][clip, slot], "label": labels[clip]}
+    split = {"image": clips["images"][clip, slot], "label": labels[clip],
+             "image_clip": clip.astype(np.int32)}
     if "audio" in modalities:
       if data_config.pairing == "clip":
         audio_clip = clip
@@ -74,6 +77,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
         pool = audio_clips[audio_parts[i]]
         audio_clip = pool[pairing.pair_by_class(labels[clip], labels[pool], seed + i)]
       split["audio"] = clips["mfcc"][audio_clip]
+      split["audio_clip"] = audio_clip.astype(np.int32)
     examples[name] = split
   return examples
 

@@ -5,6 +5,7 @@ hash of the setting, so building twice is a no-op and a changed setting is
 written beside the old one, never over it.
 """
 import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -30,7 +31,7 @@ REPORT_FILE = "report.json"
 class RavdessConfig(tfds.core.BuilderConfig):
   roots: tuple[str, ...] = ()
   features: features_lib.FeatureConfig | None = None
-  num_workers: int = 0  # 0: one per CPU core.
+  num_workers: int = 0  # 0: one per CPU core; 1: in this process.
 
 
 class RavdessFeatures(tfds.core.GeneratorBasedBuilder):
@@ -79,12 +80,15 @@ class RavdessFeatures(tfds.core.GeneratorBasedBuilder):
     self.skipped = list(skipped)
     self.clips_read = len(clips)
     num_workers = config.num_workers or os.cpu_count() or 1
-    # spawn, not fork: the parent has TensorFlow's threads running.
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(num_workers, mp_context=context) as pool:
-      results = pool.map(
-          features_lib.safe_clip_example, clips,
-          [config.features] * len(clips), chunksize=4)
+    with contextlib.ExitStack() as stack:
+      if num_workers == 1:
+        results = map(features_lib.safe_clip_example, clips, [config.features] * len(clips))
+      else:
+        # spawn, not fork: the parent has TensorFlow's threads running.
+        pool = stack.enter_context(concurrent.futures.ProcessPoolExecutor(
+            num_workers, mp_context=multiprocessing.get_context("spawn")))
+        results = pool.map(features_lib.safe_clip_example, clips,
+                           [config.features] * len(clips), chunksize=4)
       for clip, (example, bad_file) in zip(clips, results):
         if bad_file is not None:
           self.skipped.append(bad_file)
@@ -114,6 +118,7 @@ def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
       description=json.dumps(setting, sort_keys=True),
       roots=roots,
       features=features,
+      num_workers=data_config.num_workers,
   )
 
 

@@ -1,0 +1,79 @@
+"""Splitting, pairing and batching the bundled sample's clips."""
+import numpy as np
+import pytest
+
+from configs import common
+from emojax.data import pipeline
+
+
+def _data_config(**overrides):
+  config = common.get_data_config()
+  config.update(overrides)
+  return config
+
+
+def test_sample_has_actor_05_with_both_modalities_and_actor_01_audio_only(sample_clips):
+  assert len(sample_clips["clip_id"]) == 120
+  both = sample_clips["has_audio"] & sample_clips["has_video"]
+  assert set(sample_clips["actor"][both]) == {5} and both.sum() == 60
+  assert set(sample_clips["actor"][~sample_clips["has_video"]]) == {1}
+  assert sample_clips["images"].shape == (120, 3, 64, 128, 3)
+
+
+def test_class_pairing_always_pairs_equal_labels(sample_clips):
+  examples = pipeline.split_examples(sample_clips, _data_config(pairing="class"),
+                                     ("audio", "image"))
+  for split in examples.values():
+    np.testing.assert_array_equal(sample_clips["label"][split["audio_clip"]], split["label"])
+    np.testing.assert_array_equal(sample_clips["label"][split["image_clip"]], split["label"])
+  # The study's pairing draws audio from actor 01 too, not only the image's clip.
+  assert set(sample_clips["actor"][examples["train"]["audio_clip"]]) == {1, 5}
+
+
+def test_clip_pairing_takes_audio_and_image_from_one_recording(sample_clips):
+  examples = pipeline.split_examples(sample_clips, _data_config(pairing="clip"),
+                                     ("audio", "image"))
+  for split in examples.values():
+    np.testing.assert_array_equal(split["audio_clip"], split["image_clip"])
+    np.testing.assert_array_equal(split["audio"], sample_clips["mfcc"][split["audio_clip"]])
+
+
+def test_seed_split_uses_every_image_example_once(sample_clips):
+  examples = pipeline.split_examples(sample_clips, _data_config(), ("audio", "image"))
+  sizes = {name: pipeline.num_examples(split) for name, split in examples.items()}
+  assert sum(sizes.values()) == 60 * 3
+  assert sizes["train"] > 4 * sizes["val"]
+  images = np.concatenate([split["image"] for split in examples.values()])
+  assert len(np.unique(images.reshape(len(images), -1), axis=0)) == 180
+
+
+def test_audio_only_examples_cover_both_actors(sample_clips):
+  examples = pipeline.split_examples(sample_clips, _data_config(), ("audio",))
+  assert set(examples["train"]) == {"audio", "label", "audio_clip"}
+  assert sum(pipeline.num_examples(s) for s in examples.values()) == 120
+
+
+def test_unknown_vocal_channel_is_named(sample_clips):
+  with pytest.raises(ValueError, match="whisper"):
+    pipeline.split_examples(sample_clips, _data_config(vocal_channels=("whisper",)), ("audio",))
+
+
+def test_eval_batches_see_every_example_exactly_once(sample_clips):
+  examples = pipeline.split_examples(sample_clips, _data_config(), ("audio", "image"))["val"]
+  batches = list(pipeline.eval_batches(examples, batch_size=8))
+  assert all(len(b["label"]) == 8 for b in batches)
+  real = np.concatenate([b["mask"] for b in batches]).astype(bool)
+  assert real.sum() == pipeline.num_examples(examples)
+  np.testing.assert_array_equal(np.concatenate([b["image"] for b in batches])[real],
+                                examples["image"])
+
+
+def test_train_batches_are_full_and_depend_on_seed_and_epoch(sample_clips):
+  examples = pipeline.split_examples(sample_clips, _data_config(), ("audio", "image"))["train"]
+  order = lambda seed, epoch: np.concatenate(
+      [b["image_clip"] for b in pipeline.train_batches(examples, 16, seed, epoch)])
+  batches = list(pipeline.train_batches(examples, 16, seed=0, epoch=1))
+  assert len(batches) == pipeline.num_examples(examples) // 16
+  assert all(b["audio"].shape == (16, 40, 128) for b in batches)
+  np.testing.assert_array_equal(order(0, 1), order(0, 1))
+  assert not np.array_equal(order(0, 1), order(0, 2))
