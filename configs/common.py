@@ -17,6 +17,8 @@ def get_data_config() -> ml_collections.ConfigDict:
       os.path.join(SAMPLE_DIR, "ravdess"),
       os.path.join(SAMPLE_DIR, "ravdess_facecrops"),
   )
+  # Facial action units per clip (OpenFace 2); "" for none.
+  data.action_units = os.path.join(SAMPLE_DIR, "ravdess_openface_au.csv")
   # Where the TFDS builder writes TFRecords; one sub-folder per feature setting.
   data.tfds_dir = os.path.expanduser("~/.cache/emojax/tfds")
   data.num_workers = 0  # Feature extraction processes; 0: one per CPU core.
@@ -42,6 +44,9 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.split.protocol = "seed"
   data.split.fractions = (0.8, 0.1, 0.1)
   data.split.seed = 0
+  # `actor_folds`: the honest protocol, train/val/test actors from a folds file.
+  data.split.folds_file = os.path.join(REPO_ROOT, "configs", "ravdess_actor_folds.json")
+  data.split.fold = 0
   # `class`: the study's pairing (each image with a random audio clip of its
   # class); `clip`: audio and frames of the same recording.
   data.pairing = "class"

@@ -25,6 +25,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.joint_hidden = (256, 128)
   config.model.probe_hidden = (128,)
   config.model.num_classes = 8
+  config.model.conv_impl = "auto"  # Kernel gradient as a matmul on CPU; XLA's elsewhere.
 
   # Each key names a loss term, each value its weight.
   config.loss = ml_collections.ConfigDict()

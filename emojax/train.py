@@ -51,7 +51,10 @@ def train_step(state: State, batch: pipeline.Examples, *, model, optimizer, loss
     total, terms = loss_fn(outputs, batch)
     return total, (terms, outputs)
 
-  (loss, (terms, outputs)), grads = jax.value_and_grad(loss_of, has_aux=True)(state["params"])
+  # Per-device gradients of the per-device loss, then their mean: marking the
+  # replicated parameters as varying keeps JAX from summing them implicitly.
+  params = lax.pcast(state["params"], "data", to="varying")
+  (loss, (terms, outputs)), grads = jax.value_and_grad(loss_of, has_aux=True)(params)
   grads = lax.pmean(grads, "data")
   updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
   params = optax.apply_updates(state["params"], updates)
@@ -93,9 +96,10 @@ class Run:
     return jax.device_put(batch, NamedSharding(self.mesh, P("data")))
 
 
-def build_run(config: ml_collections.ConfigDict) -> Run:
-  """Checks the config, prepares the data and compiles the steps' wrappers."""
-  num_devices = jax.device_count()
+def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
+  """Checks the config, prepares the data and wraps the steps for `devices` (default: all)."""
+  devices = jax.devices() if devices is None else devices
+  num_devices = len(devices)
   for key in ("batch_size", "eval_batch_size"):
     if config.train[key] % num_devices:
       raise ValueError(f"config.train.{key}={config.train[key]} is not divisible by "
@@ -116,7 +120,7 @@ def build_run(config: ml_collections.ConfigDict) -> Run:
     if pipeline.num_examples(split) == 0:
       raise ValueError(f"The {name} split has no examples; check config.data.")
 
-  mesh = jax.make_mesh((num_devices,), ("data",))
+  mesh = jax.sharding.Mesh(np.array(devices), ("data",))
   replicated, data = P(), P("data")
   init = jax.jit(functools.partial(create_train_state, model, optimizer, examples["train"],
                                    config.seed), out_shardings=NamedSharding(mesh, replicated))

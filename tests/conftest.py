@@ -1,6 +1,10 @@
 import pathlib
 
+import chex
 import pytest
+
+# Two CPU devices, so that every test runs the data-parallel path.
+chex.set_n_cpu_devices(2)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,14 @@
 import chex
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
 
 from configs import probe
 from configs import probe_reference
+from emojax.models import encoders
 from emojax.models import fusion
 
 
@@ -38,3 +43,59 @@ def test_image_probe_ignores_audio():
   changed = model.apply(variables, other_audio, jnp.zeros((2, 64, 128, 3), jnp.uint8))
   chex.assert_trees_all_close(changed["logits"]["image_probe"], outputs["logits"]["image_probe"])
   assert not jnp.allclose(changed["logits"]["audio_probe"], outputs["logits"]["audio_probe"])
+
+
+def test_conv3x3_matmul_gradient_equals_xla_convolution():
+  x = jax.random.normal(jax.random.key(0), (2, 6, 10, 3))
+  outputs, grads = [], []
+  for impl in ("xla", "matmul_grad"):
+    layer = encoders.Conv3x3(5, impl)
+    variables = layer.init(jax.random.key(1), x)
+    loss = lambda v, x: jnp.sum(jnp.sin(layer.apply(v, x)))
+    outputs.append(layer.apply(variables, x))
+    grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
+  chex.assert_trees_all_close(outputs[0], outputs[1], atol=1e-5)
+  chex.assert_trees_all_close(grads[0], grads[1], atol=1e-5)
+
+
+def test_conv3x3_has_the_parameters_of_nn_conv():
+  x = jnp.zeros((1, 4, 4, 3))
+  ours = jax.eval_shape(encoders.Conv3x3(7).init, jax.random.key(0), x)
+  flax_conv = jax.eval_shape(nn.Conv(7, (3, 3)).init, jax.random.key(0), x)
+  chex.assert_trees_all_equal_shapes(ours, flax_conv)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 6, 3), (1, 5, 7, 2)])
+def test_max_pool_2x2_equals_flax_max_pool(shape):
+  x = jax.random.normal(jax.random.key(0), shape)
+  expected = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+  chex.assert_trees_all_close(encoders.max_pool_2x2(x), expected)
+
+
+def test_probe_step_loss_trajectory_does_not_depend_on_conv_impl():
+  losses = []
+  for impl in ("xla", "matmul_grad"):
+    config = probe.get_config().model
+    config.update(audio_widths=(4, 8), image_widths=(4, 8), embed_dim=16, conv_impl=impl)
+    model = fusion.build_model(config)
+    audio = jnp.linspace(-1, 1, 4 * 40 * 128).reshape(4, 40, 128)
+    image = (jnp.arange(4 * 64 * 128 * 3) % 251).astype(jnp.uint8).reshape(4, 64, 128, 3)
+    labels = jnp.arange(4)
+    params = model.init(jax.random.key(0), audio, image)["params"]
+    optimizer = optax.sgd(0.05, momentum=0.9)
+    opt_state = optimizer.init(params)
+
+    def loss_fn(params):
+      logits = model.apply({"params": params}, audio, image)["logits"]
+      return sum(optax.softmax_cross_entropy_with_integer_labels(l, labels).mean()
+                 for l in logits.values())
+
+    trajectory = []
+    loss_and_grads = jax.jit(jax.value_and_grad(loss_fn))
+    for _ in range(5):
+      loss, grads = loss_and_grads(params)
+      updates, opt_state = optimizer.update(grads, opt_state, params)
+      params = optax.apply_updates(params, updates)
+      trajectory.append(float(loss))
+    losses.append(trajectory)
+  np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)

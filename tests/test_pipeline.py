@@ -1,9 +1,12 @@
 """Splitting, pairing and batching the bundled sample's clips."""
+import json
+
 import numpy as np
 import pytest
 
 from configs import common
 from emojax.data import pipeline
+from emojax.data import splits
 
 
 def _data_config(**overrides):
@@ -77,3 +80,43 @@ def test_train_batches_are_full_and_depend_on_seed_and_epoch(sample_clips):
   assert all(b["audio"].shape == (16, 40, 128) for b in batches)
   np.testing.assert_array_equal(order(0, 1), order(0, 1))
   assert not np.array_equal(order(0, 1), order(0, 2))
+
+
+def _actor_folds_config(tmp_path, fold):
+  folds = tmp_path / "folds.json"
+  folds.write_text(json.dumps({"folds": [fold]}))
+  config = _data_config(pairing="clip")
+  config.split.protocol = "actor_folds"
+  config.split.folds_file = str(folds)
+  return config
+
+
+def test_actor_folds_keep_each_actor_in_one_split(sample_clips, tmp_path):
+  config = _actor_folds_config(tmp_path, {"train": [1], "val": [], "test": [5]})
+  examples = pipeline.split_examples(sample_clips, config, ("audio",))
+  assert set(sample_clips["actor"][examples["train"]["audio_clip"]]) == {1}
+  assert set(sample_clips["actor"][examples["test"]["audio_clip"]]) == {5}
+  assert pipeline.num_examples(examples["val"]) == 0
+
+
+def test_actor_folds_file_with_an_actor_in_two_splits_is_rejected(sample_clips, tmp_path):
+  config = _actor_folds_config(tmp_path, {"train": [1, 5], "val": [], "test": [5]})
+  with pytest.raises(ValueError, match="more than one split"):
+    pipeline.split_examples(sample_clips, config, ("audio",))
+
+
+def test_committed_actor_folds_cover_all_actors_disjointly():
+  folds = splits.load_actor_folds(common.get_data_config().split.folds_file)
+  assert len(folds) == 6
+  for fold in folds:
+    assert sorted(fold["train"] + fold["val"] + fold["test"]) == list(range(1, 25))
+  assert sorted(a for fold in folds for a in fold["test"]) == list(range(1, 25))
+
+
+def test_action_units_pair_by_clip_with_audio(sample_clips):
+  examples = pipeline.split_examples(sample_clips, _data_config(pairing="clip"), ("audio", "au"))
+  total = sum(pipeline.num_examples(s) for s in examples.values())
+  assert total == 120  # One example per clip, both actors.
+  for split in examples.values():
+    np.testing.assert_array_equal(split["au_clip"], split["audio_clip"])
+    np.testing.assert_array_equal(split["au"], sample_clips["au"][split["au_clip"]])

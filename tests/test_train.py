@@ -58,6 +58,19 @@ def test_train_step_reports_every_loss_term_and_head_accuracy(run):
       rtol=1e-5)
 
 
+def test_two_devices_train_to_the_same_parameters_as_one(config, run):
+  assert len(run.mesh.devices) == 2
+  one_device = train.build_run(config, devices=jax.devices()[:1])
+  batch = _first_train_batch(run)
+  params = []
+  for each in (one_device, run):
+    state = each.init_state()
+    for _ in range(3):
+      state, _ = each.train_step(state, each.shard(batch))
+    params.append(jax.device_get(state["params"]))
+  chex.assert_trees_all_close(params[0], params[1], atol=1e-5)
+
+
 def test_checkpoint_restore_gives_identical_parameters(run, tmp_path):
   state, _ = run.train_step(run.init_state(), run.shard(_first_train_batch(run)))
   expected = jax.device_get(state)

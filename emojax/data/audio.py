@@ -1,12 +1,19 @@
-"""Audio file -> fixed-size MFCC matrix, the input of the audio network."""
+"""Audio file -> fixed-size MFCC matrix, the input of the audio network.
+
+Audio files (.wav, .flac, .ogg) are read with soundfile; any other container
+(.mp4, .mov, .avi, .mp3, .m4a, ...) has its audio track decoded with PyAV,
+whose wheels bundle FFmpeg's libraries.
+"""
 import dataclasses
 import os
 
+import av
 import librosa
 import numpy as np
 import soundfile
 
-_CONTAINER_EXTENSIONS = (".mp4", ".mov", ".avi")
+# Read with soundfile (libsndfile); every other extension goes through PyAV.
+_SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,34 +44,105 @@ class AudioError(Exception):
 
 
 def load_audio(path: str, sample_rate: int) -> np.ndarray:
-  """Reads an audio file as a mono waveform at `sample_rate`.
+  """Reads an audio file, or a video's audio track, as a mono waveform.
 
-  Stereo is downmixed by averaging the channels and the rate is converted with
-  soxr's very-high-quality resampler, as librosa.load does.
+  .wav/.flac/.ogg are read with soundfile; other containers (.mp4, .mov, .avi,
+  .mp3, .m4a, ...) have their first audio track decoded with PyAV. Either way
+  the channels are downmixed by averaging and the rate is converted to
+  `sample_rate` with soxr's very-high-quality resampler, as librosa.load does.
+  A silent track is returned as (near-)zeros, not rejected.
 
+  Args:
+    path: the audio or video file.
+    sample_rate: Hz of the returned waveform.
   Returns:
     [samples] float32 in [-1, 1].
   Raises:
     AudioError: naming `path`, if the file is missing, unreadable, corrupt or
-      holds no samples, or is a video container (.mp4: decoding its audio
-      track needs ffmpeg or PyAV, neither of which emojax installs yet).
+      truncated, has no audio track, or its audio holds no samples.
   """
-  if os.path.splitext(path)[1].lower() in _CONTAINER_EXTENSIONS:
-    raise AudioError(
-        f"{path}: cannot decode the audio track of a video container: that "
-        "needs ffmpeg or PyAV, which are not installed. Use the clip's 03- "
-        ".wav/.flac audio file instead.")
+  if os.path.splitext(path)[1].lower() in _SOUNDFILE_EXTENSIONS:
+    samples, file_rate = _read_with_soundfile(path)
+  else:
+    samples, file_rate = _decode_with_pyav(path)
+  if samples.shape[1] == 0:
+    raise AudioError(f"{path}: the file holds no audio samples.")
+  waveform = librosa.to_mono(samples)
+  return librosa.resample(waveform, orig_sr=file_rate, target_sr=sample_rate,
+                          res_type="soxr_vhq").astype(np.float32)
+
+
+def _read_with_soundfile(path: str) -> tuple[np.ndarray, int]:
+  """An audio file's samples at its own rate.
+
+  Returns:
+    ([channels, samples] float32, Hz).
+  Raises:
+    AudioError: naming `path`, if soundfile cannot open or decode it.
+  """
   # soundfile directly rather than librosa.load: on a bad file librosa falls
   # back to the deprecated audioread, whose errors do not say what is wrong.
   try:
     samples, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
   except (soundfile.SoundFileError, OSError) as error:
     raise AudioError(f"{path}: cannot read audio: {error}") from error
-  if samples.shape[0] == 0:
-    raise AudioError(f"{path}: the file holds no audio samples.")
-  waveform = librosa.to_mono(samples.T)
-  return librosa.resample(waveform, orig_sr=file_rate, target_sr=sample_rate,
-                          res_type="soxr_vhq").astype(np.float32)
+  return samples.T, file_rate
+
+
+def _decode_with_pyav(path: str) -> tuple[np.ndarray, int]:
+  """A container's first audio track, decoded at the track's own rate.
+
+  Returns:
+    ([channels, samples] float32, Hz); [1, 0] if the track decodes to
+    nothing.
+  Raises:
+    AudioError: naming `path`, if the file cannot be opened or decoded, or has
+      no audio track.
+  """
+  try:
+    with av.open(path) as container:
+      if not container.streams.audio:
+        raise _missing_audio_error(path, container)
+      return _decode_track(container, container.streams.audio[0])
+  except (av.FFmpegError, OSError) as error:
+    raise AudioError(f"{path}: cannot read audio: {error}") from error
+
+
+def _missing_audio_error(path: str,
+                         container: av.container.InputContainer) -> AudioError:
+  """Why a container lists no audio stream: none recorded, or a cut header."""
+  # An mp4 cut inside its header opens without error, listing only the
+  # streams described before the cut and no media data: that is a broken
+  # file, not a video without sound.
+  if not any(packet.size for packet in container.demux()):
+    return AudioError(f"{path}: cannot read audio: the container holds no "
+                      "media data; it is truncated or corrupt.")
+  kinds = ", ".join(stream.type for stream in container.streams)
+  return AudioError(f"{path}: the file has no audio track (its streams: "
+                    f"{kinds}).")
+
+
+def _decode_track(container: av.container.InputContainer,
+                  stream: av.audio.stream.AudioStream
+                  ) -> tuple[np.ndarray, int]:
+  """Decodes every frame of one audio stream to planar float32.
+
+  Returns:
+    ([channels, samples] float32, Hz); rate 0 and no samples if no frame
+    decodes.
+  """
+  # Converts only the sample format (int16, packed, ...) to planar float; the
+  # rate is left alone so that soxr in load_audio is the one resampler.
+  to_float = av.AudioResampler(format="fltp")
+  chunks = []
+  rate = 0
+  for frame in container.decode(stream):
+    rate = frame.sample_rate
+    chunks.extend(part.to_ndarray() for part in to_float.resample(frame))
+  if not chunks:
+    return np.zeros((1, 0), np.float32), rate
+  chunks.extend(part.to_ndarray() for part in to_float.resample(None))
+  return np.concatenate(chunks, axis=1), rate
 
 
 def mfcc(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:

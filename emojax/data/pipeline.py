@@ -1,8 +1,9 @@
 """Clips -> split and paired examples -> tf.data batches for the train and eval steps.
 
 An example is a dict of arrays: `audio` [n_mfcc, frames] float32, `image`
-[H, 2W, 3] uint8 (two face frames side by side), `label` int32, and where
-they came from, `audio_clip` and `image_clip` (int32 index into the clips). RAVDESS
+[H, 2W, 3] uint8 (two face frames side by side) or `au` [35] float32 (facial
+action units), `label` int32, and where they came from, `audio_clip` and
+`image_clip` / `au_clip` (int32 index into the clips). RAVDESS
 features fit in memory, so splitting and pairing work on indices in numpy and
 tf.data shuffles, batches and prefetches.
 """
@@ -16,6 +17,8 @@ from emojax.data import pairing
 from emojax.data import splits as splits_lib
 
 VOCAL_CHANNELS = {"speech": 1, "song": 2}
+VISUAL = ("image", "au")  # The visual modalities: face images or action units.
+_HAS = {"image": "has_video", "au": "has_au"}
 Examples = dict[str, np.ndarray]
 
 
@@ -27,55 +30,80 @@ def _vocal_channel_codes(names: Sequence[str]) -> list[int]:
   return [VOCAL_CHANNELS[name] for name in names]
 
 
+def _split(labels: np.ndarray, actors: np.ndarray, split_config: ml_collections.ConfigDict,
+           salt: int) -> list[np.ndarray]:
+  """Index arrays (train, val, test) of the examples, by the configured protocol."""
+  if split_config.protocol == "seed":
+    return splits_lib.stratified_split(labels, split_config.fractions, split_config.seed + salt)
+  if split_config.protocol == "actor_folds":
+    folds = splits_lib.load_actor_folds(split_config.folds_file)
+    if not 0 <= split_config.fold < len(folds):
+      raise ValueError(f"config.data.split.fold={split_config.fold}, but "
+                       f"{split_config.folds_file} has {len(folds)} folds.")
+    return splits_lib.actor_split(actors, folds[split_config.fold])
+  raise ValueError(f"Unknown config.data.split.protocol {split_config.protocol!r}; "
+                   "expected 'seed' or 'actor_folds'.")
+
+
 def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.ConfigDict,
                    modalities: Sequence[str]) -> dict[str, Examples]:
   """Splits and pairs clips into train/val/test examples of the given modalities.
 
+  A visual example is one image slot of a clip ("image": the study split these,
+  not clips) or one clip's action units ("au"). With audio and a visual
+  modality, `clip` pairing takes both from one recording and `class` pairing
+  gives each visual example an audio example of its class from the same split.
+
   Args:
     clips: arrays from `ravdess_tfds.load_clips`.
     data_config: `config.data` (vocal_channels, split, pairing).
-    modalities: the inputs the network reads, some of ("audio", "image").
+    modalities: the inputs the network reads: "audio" and/or one of VISUAL.
   Returns:
     {"train"|"val"|"test": Examples}.
   """
-  if data_config.split.protocol != "seed":
-    raise ValueError(f"Unknown config.data.split.protocol {data_config.split.protocol!r}; "
-                     "expected 'seed'.")
+  visual = [m for m in modalities if m in VISUAL]
+  if len(visual) > 1 or set(modalities) - {"audio", *VISUAL}:
+    raise ValueError(f"Unsupported modalities {tuple(modalities)}: expected 'audio' and/or "
+                     f"one of {VISUAL}.")
+  visual = visual[0] if visual else None
   if data_config.pairing not in ("class", "clip"):
     raise ValueError(f"Unknown config.data.pairing {data_config.pairing!r}; "
                      "expected 'class' or 'clip'.")
-  fractions, seed = data_config.split.fractions, data_config.split.seed
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
-  labels = clips["label"].astype(np.int32)
+  labels, actors = clips["label"].astype(np.int32), clips["actor"]
+  by_clip = "audio" in modalities and visual and data_config.pairing == "clip"
 
-  audio_clips = np.flatnonzero(wanted & clips["has_audio"])
-  if "image" not in modalities:
-    parts = splits_lib.stratified_split(labels[audio_clips], fractions, seed)
-    return {name: {"audio": clips["mfcc"][audio_clips[part]], "label": labels[audio_clips[part]],
-                   "audio_clip": audio_clips[part].astype(np.int32)}
-            for name, part in zip(splits_lib.SPLITS, parts)}
-
-  # One image example per (clip, slot): the study split these, not clips.
-  video = wanted & clips["has_video"]
-  if "audio" in modalities and data_config.pairing == "clip":
-    video &= clips["has_audio"]
-  images_per_clip = clips["images"].shape[1]
-  image_clip = np.repeat(np.flatnonzero(video), images_per_clip)
-  image_slot = np.tile(np.arange(images_per_clip), int(video.sum()))
-  image_parts = splits_lib.stratified_split(labels[image_clip], fractions, seed)
-  audio_parts = splits_lib.stratified_split(labels[audio_clips], fractions, seed + 1)
+  if visual:
+    has_visual = wanted & clips[_HAS[visual]]
+    if by_clip:
+      has_visual &= clips["has_audio"]
+    per_clip = clips["images"].shape[1] if visual == "image" else 1
+    visual_clip = np.repeat(np.flatnonzero(has_visual), per_clip)
+    visual_slot = np.tile(np.arange(per_clip), int(has_visual.sum()))
+    visual_parts = _split(labels[visual_clip], actors[visual_clip], data_config.split, salt=0)
+  if "audio" in modalities:
+    audio_clips = np.flatnonzero(wanted & clips["has_audio"])
+    audio_parts = _split(labels[audio_clips], actors[audio_clips], data_config.split, salt=1)
 
   examples = {}
   for i, name in enumerate(splits_lib.SPLITS):
-    clip, slot = image_clip[image_parts[i]], image_slot[image_parts[i]]
-    split = {"image": clips["images"][clip, slot], "label": labels[clip],
-             "image_clip": clip.astype(np.int32)}
+    split = {}
+    if visual:
+      clip = visual_clip[visual_parts[i]]
+      split[visual] = (clips["images"][clip, visual_slot[visual_parts[i]]]
+                       if visual == "image" else clips["au"][clip])
+      split[f"{visual}_clip"] = clip.astype(np.int32)
+      split["label"] = labels[clip]
     if "audio" in modalities:
-      if data_config.pairing == "clip":
+      if not visual:
+        audio_clip = audio_clips[audio_parts[i]]
+        split["label"] = labels[audio_clip]
+      elif by_clip:
         audio_clip = clip
       else:
         pool = audio_clips[audio_parts[i]]
-        audio_clip = pool[pairing.pair_by_class(labels[clip], labels[pool], seed + i)]
+        audio_clip = pool[pairing.pair_by_class(labels[clip], labels[pool],
+                                                data_config.split.seed + i)]
       split["audio"] = clips["mfcc"][audio_clip]
       split["audio_clip"] = audio_clip.astype(np.int32)
     examples[name] = split

@@ -18,6 +18,7 @@ import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
 
+from emojax.data import action_units
 from emojax.data import audio as audio_lib
 from emojax.data import features as features_lib
 from emojax.data import ravdess
@@ -30,15 +31,20 @@ REPORT_FILE = "report.json"
 @dataclasses.dataclass(eq=False, kw_only=True)
 class RavdessConfig(tfds.core.BuilderConfig):
   roots: tuple[str, ...] = ()
+  action_units: str = ""  # CSV of per-clip action units; "" for none.
   features: features_lib.FeatureConfig | None = None
   num_workers: int = 0  # 0: one per CPU core; 1: in this process.
 
 
 class RavdessFeatures(tfds.core.GeneratorBasedBuilder):
-  """Per-clip MFCCs, face images and metadata of a local RAVDESS tree."""
+  """Per-clip MFCCs, face images, action units and metadata of a local RAVDESS tree.
+
+Action units attach to the clips found in the roots; CSV rows of other clips are
+not used.
+"""
 
   VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "MFCCs, side-by-side face images, metadata."}
+  RELEASE_NOTES = {"1.0.0": "MFCCs, side-by-side face images, action units, metadata."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       "Point manual_dir (and the config's roots) at RAVDESS folders in the "
       "original layout: Actor_XX/ folders of .wav/.flac and .mp4/.avi files.")
@@ -66,6 +72,8 @@ class RavdessFeatures(tfds.core.GeneratorBasedBuilder):
             "images": tfds.features.Tensor(
                 shape=(None, *feature_config.image_shape), dtype=np.uint8),
             "faces_found": np.int32,
+            "has_au": np.bool_,
+            "au": tfds.features.Tensor(shape=(action_units.NUM_ACTION_UNITS,), dtype=np.float32),
         }),
         supervised_keys=None,
     )
@@ -79,6 +87,11 @@ class RavdessFeatures(tfds.core.GeneratorBasedBuilder):
     clips, skipped = ravdess.scan(config.roots)
     self.skipped = list(skipped)
     self.clips_read = len(clips)
+    units = {}
+    if config.action_units:
+      units, bad_rows = action_units.read_action_units(config.action_units)
+      self.skipped.extend(bad_rows)
+    no_units = np.zeros(action_units.NUM_ACTION_UNITS, np.float32)
     num_workers = config.num_workers or os.cpu_count() or 1
     with contextlib.ExitStack() as stack:
       if num_workers == 1:
@@ -93,6 +106,8 @@ class RavdessFeatures(tfds.core.GeneratorBasedBuilder):
         if bad_file is not None:
           self.skipped.append(bad_file)
           continue
+        example["has_au"] = clip.clip_id in units
+        example["au"] = units.get(clip.clip_id, no_units)
         yield clip.clip_id, example
 
 
@@ -110,13 +125,17 @@ def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
     if not os.path.isdir(root):
       raise FileNotFoundError(f"RAVDESS root {root!r} (config.data.roots) is not a directory.")
   features = feature_config(data_config)
-  setting = {"roots": roots, **dataclasses.asdict(features)}
+  units = data_config.action_units and os.path.abspath(os.path.expanduser(data_config.action_units))
+  if units and not os.path.isfile(units):
+    raise FileNotFoundError(f"Action-unit CSV {units!r} (config.data.action_units) does not exist.")
+  setting = {"roots": roots, "action_units": units, **dataclasses.asdict(features)}
   digest = hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:12]
   audio, video = features.audio, features.video
   return RavdessConfig(
       name=f"mfcc{audio.n_mfcc}x{audio.num_frames}_face{video.face_size}x{video.num_frames}_{digest}",
       description=json.dumps(setting, sort_keys=True),
       roots=roots,
+      action_units=units,
       features=features,
       num_workers=data_config.num_workers,
   )
@@ -154,7 +173,8 @@ def load_clips(builder: RavdessFeatures, images_per_clip: int) -> dict[str, np.n
   """Every clip of the built dataset as numpy arrays, in clip_id order.
 
   Returns: clip_id [N] str, label/actor/vocal_channel/... [N] int32,
-  has_audio/has_video [N] bool, mfcc [N, n_mfcc, frames] float32,
+  has_audio/has_video/has_au [N] bool, mfcc [N, n_mfcc, frames] float32,
+  au [N, 35] float32,
   images [N, images_per_clip, H, 2W, 3] uint8 (zeros where has_video is False).
   """
   rows = list(tfds.as_numpy(builder.as_dataset(split=SPLIT, shuffle_files=False)))

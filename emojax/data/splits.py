@@ -1,4 +1,5 @@
 """Train / validation / test splits of RAVDESS examples, by protocol."""
+import json
 from typing import Sequence
 
 import numpy as np
@@ -29,3 +30,31 @@ def stratified_split(labels: np.ndarray, fractions: Sequence[float],
     for part, chunk in zip(parts, np.split(members, bounds)):
       part.append(chunk)
   return [np.sort(np.concatenate(part)) for part in parts]
+
+
+def load_actor_folds(path: str) -> list[dict[str, list[int]]]:
+  """Reads a folds file: {"folds": [{"train": [actors], "val": [...], "test": [...]}, ...]}.
+
+  Raises ValueError naming `path` if a fold lacks a split or puts an actor in two.
+  """
+  with open(path) as f:
+    folds = json.load(f)["folds"]
+  for i, fold in enumerate(folds):
+    if set(fold) != set(SPLITS):
+      raise ValueError(f"{path}: fold {i} has splits {sorted(fold)}, expected {list(SPLITS)}.")
+    actors = [actor for name in SPLITS for actor in fold[name]]
+    if len(actors) != len(set(actors)):
+      raise ValueError(f"{path}: fold {i} puts an actor in more than one split.")
+  return folds
+
+
+def actor_split(actors: np.ndarray, fold: dict[str, list[int]]) -> list[np.ndarray]:
+  """The honest protocol: examples split by the actor who recorded them.
+
+  Args:
+    actors: [n] int actor of each example.
+    fold: {"train"|"val"|"test": [actor, ...]}.
+  Returns:
+    One sorted index array per split.
+  """
+  return [np.flatnonzero(np.isin(actors, fold[name])) for name in SPLITS]

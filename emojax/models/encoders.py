@@ -2,7 +2,53 @@
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+from jax import lax
+
+from emojax.models import conv
+
+
+class Conv3x3(nn.Module):
+  """3x3 convolution with SAME padding and a bias; the parameters of nn.Conv.
+
+  `impl`: "xla" differentiates lax.conv as XLA does; "matmul_grad" uses
+  conv.conv3x3, whose kernel gradient is a matrix product (about 3x faster
+  on CPU); "auto" picks "matmul_grad" on CPU and "xla" elsewhere.
+  Input [batch, height, width, channels]; output [batch, height, width, features].
+  """
+  features: int
+  impl: str = "auto"
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                        (3, 3, x.shape[-1], self.features))
+    bias = self.param("bias", nn.initializers.zeros, (self.features,))
+    impl = self.impl
+    if impl == "auto":
+      impl = "matmul_grad" if jax.default_backend() == "cpu" else "xla"
+    if impl == "xla":
+      y = lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
+                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    elif impl == "matmul_grad":
+      y = conv.conv3x3(x, kernel)
+    else:
+      raise ValueError(f"Unknown config.model.conv_impl {self.impl!r}; "
+                       "expected auto, matmul_grad or xla.")
+    return y + bias
+
+
+def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
+  """2x2 max-pool, stride 2, SAME padding: [B, H, W, C] -> [B, ceil(H/2), ceil(W/2), C].
+
+  A reshape and a max rather than nn.max_pool: XLA's CPU gradient of
+  reduce_window (select_and_scatter) is about 6x slower. Same values; where a
+  window has tied maxima the gradient is shared among them, not given to one.
+  """
+  batch, height, width, channels = x.shape
+  x = jnp.pad(x, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), constant_values=-jnp.inf)
+  return x.reshape(batch, (height + 1) // 2, 2, (width + 1) // 2, 2, channels).max(axis=(2, 4))
 
 
 class ConvEncoder(nn.Module):
@@ -11,10 +57,11 @@ class ConvEncoder(nn.Module):
   Input [batch, height, width, channels] float32; output [batch, features].
   """
   widths: Sequence[int]
+  conv_impl: str = "auto"
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
     for width in self.widths:
-      x = nn.relu(nn.Conv(width, (3, 3), padding="SAME")(x))
-    x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+      x = nn.relu(Conv3x3(width, self.conv_impl)(x))
+    x = max_pool_2x2(x)
     return x.reshape((x.shape[0], -1))

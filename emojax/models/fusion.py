@@ -36,13 +36,14 @@ class ProbeNetwork(nn.Module):
   joint_hidden: Sequence[int]
   probe_hidden: Sequence[int]
   num_classes: int
+  conv_impl: str = "auto"
 
   @nn.compact
   def __call__(self, audio: jnp.ndarray, image: jnp.ndarray) -> dict:
     audio_embedding = heads.Equaliser(self.embed_dim, name="audio_equaliser")(
-        encoders.ConvEncoder(self.audio_widths, name="audio_encoder")(prepare_audio(audio)))
+        encoders.ConvEncoder(self.audio_widths, self.conv_impl, name="audio_encoder")(prepare_audio(audio)))
     image_embedding = heads.Equaliser(self.embed_dim, name="image_equaliser")(
-        encoders.ConvEncoder(self.image_widths, name="image_encoder")(prepare_image(image)))
+        encoders.ConvEncoder(self.image_widths, self.conv_impl, name="image_encoder")(prepare_image(image)))
     joint = jnp.concatenate([audio_embedding, image_embedding], axis=-1)
     classes = (self.num_classes,)
     logits = {
@@ -61,4 +62,5 @@ def build_model(model_config: ml_collections.ConfigDict) -> ProbeNetwork:
       joint_hidden=tuple(model_config.joint_hidden),
       probe_hidden=tuple(model_config.probe_hidden),
       num_classes=model_config.num_classes,
+      conv_impl=model_config.conv_impl,
   )
