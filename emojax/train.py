@@ -92,8 +92,20 @@ class Run:
   train_step: Callable
   eval_step: Callable
 
-  def shard(self, batch: pipeline.Examples) -> pipeline.Examples:
-    return jax.device_put(batch, NamedSharding(self.mesh, P("data")))
+  def shard(self, local_batch: pipeline.Examples) -> pipeline.Examples:
+    """This process's batch -> global arrays split over the 'data' axis."""
+    sharding = NamedSharding(self.mesh, P("data"))
+    return jax.tree.map(
+        lambda x: jax.make_array_from_process_local_data(sharding, x), local_batch)
+
+  def train_batches(self, epoch: int):
+    return pipeline.train_batches(self.examples["train"], self.config.train.batch_size,
+                                  self.config.seed, epoch, jax.process_index(),
+                                  jax.process_count())
+
+  def eval_batches(self, split: str):
+    return pipeline.eval_batches(self.examples[split], self.config.train.eval_batch_size,
+                                 jax.process_index(), jax.process_count())
 
 
 def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
@@ -136,7 +148,7 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
 def evaluate_split(run: Run, params, split: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
   """Metrics of `split` ({f"{split}/loss", ..._accuracy, ..._uar}) and confusion matrices."""
   totals = None
-  for batch in pipeline.eval_batches(run.examples[split], run.config.train.eval_batch_size):
+  for batch in run.eval_batches(split):
     sums = run.eval_step(params, run.shard(batch))
     totals = sums if totals is None else jax.tree.map(jnp.add, totals, sums)
   totals = jax.device_get(totals)
@@ -207,8 +219,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   for epoch in range(start_epoch + 1, config.train.num_epochs + 1):
     step_metrics = []
-    for batch in pipeline.train_batches(run.examples["train"], config.train.batch_size,
-                                        config.seed, epoch):
+    for batch in run.train_batches(epoch):
       state, batch_metrics = run.train_step(state, run.shard(batch))
       step_metrics.append(batch_metrics)
     epoch_metrics = _mean_metrics("train", step_metrics)

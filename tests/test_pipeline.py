@@ -120,3 +120,27 @@ def test_action_units_pair_by_clip_with_audio(sample_clips):
   for split in examples.values():
     np.testing.assert_array_equal(split["au_clip"], split["audio_clip"])
     np.testing.assert_array_equal(split["au"], sample_clips["au"][split["au_clip"]])
+
+
+def _with_index(examples):
+  return dict(examples, index=np.arange(pipeline.num_examples(examples)))
+
+
+def test_two_processes_split_each_train_batch_without_overlap(sample_clips):
+  examples = _with_index(pipeline.split_examples(
+      sample_clips, _data_config(), ("audio", "image"))["train"])
+  single = [b["index"] for b in pipeline.train_batches(examples, 16, seed=0, epoch=1)]
+  shares = [[b["index"] for b in pipeline.train_batches(examples, 16, 0, 1, process, 2)]
+            for process in (0, 1)]
+  assert len(shares[0]) == len(shares[1]) == len(single)
+  for batch, first, second in zip(single, *shares):
+    assert len(first) == len(second) == 8
+    assert sorted(np.concatenate([first, second])) == sorted(batch)
+
+
+def test_two_processes_evaluate_every_example_once(sample_clips):
+  examples = _with_index(pipeline.split_examples(
+      sample_clips, _data_config(), ("audio", "image"))["val"])
+  seen = np.concatenate([b["index"][b["mask"] == 1] for process in (0, 1)
+                         for b in pipeline.eval_batches(examples, 8, process, 2)])
+  np.testing.assert_array_equal(np.sort(seen), np.arange(pipeline.num_examples(examples)))

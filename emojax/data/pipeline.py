@@ -114,32 +114,46 @@ def num_examples(examples: Examples) -> int:
   return len(examples["label"])
 
 
-def train_batches(examples: Examples, batch_size: int, seed: int,
-                  epoch: int) -> Iterator[Examples]:
-  """One epoch of shuffled batches (partial last batch dropped).
+def train_batches(examples: Examples, batch_size: int, seed: int, epoch: int,
+                  process_index: int = 0, process_count: int = 1) -> Iterator[Examples]:
+  """This process's share of one epoch of shuffled batches (partial batches dropped).
 
-  The order depends only on (seed, epoch), so a resumed run sees the same data.
+  Every process shuffles alike, then takes every process_count-th example, so
+  the processes' batches of `batch_size / process_count` examples together
+  form one global batch. The order depends only on (seed, epoch), so a resumed
+  run sees the same data. Batches stay flat ([batch, ...]): the train step is
+  a shard_map over the 'data' mesh axis, which splits them across devices.
   """
+  if batch_size % process_count:
+    raise ValueError(f"Batch size {batch_size} is not divisible by {process_count} processes.")
   if num_examples(examples) < batch_size:
     raise ValueError(f"The train split has {num_examples(examples)} examples, "
                      f"fewer than one batch of {batch_size}.")
   dataset = tf.data.Dataset.from_tensor_slices(examples)
   dataset = dataset.shuffle(num_examples(examples), seed=seed * 100_003 + epoch)
-  dataset = dataset.batch(batch_size, drop_remainder=True)
+  # Whole global batches only, so that every process makes the same number of steps.
+  dataset = dataset.take(num_examples(examples) // batch_size * batch_size)
+  dataset = dataset.shard(process_count, process_index)
+  dataset = dataset.batch(batch_size // process_count, drop_remainder=True)
   return dataset.prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
 
 
-def eval_batches(examples: Examples, batch_size: int) -> Iterator[Examples]:
-  """Every example exactly once, in order; the last batch is padded.
+def eval_batches(examples: Examples, batch_size: int, process_index: int = 0,
+                 process_count: int = 1) -> Iterator[Examples]:
+  """This process's share of every example exactly once; the last batch is padded.
 
   Each batch carries `mask` [batch] float32: 1 for real examples, 0 for padding.
+  With one process the examples come in order.
   """
   count = num_examples(examples)
   if count == 0:
     raise ValueError("Cannot evaluate on a split with no examples.")
+  if batch_size % process_count:
+    raise ValueError(f"Batch size {batch_size} is not divisible by {process_count} processes.")
   padding = -count % batch_size
   padded = {key: np.concatenate([value, np.zeros((padding, *value.shape[1:]), value.dtype)])
             for key, value in examples.items()}
   padded["mask"] = np.concatenate([np.ones(count, np.float32), np.zeros(padding, np.float32)])
-  dataset = tf.data.Dataset.from_tensor_slices(padded).batch(batch_size)
+  dataset = tf.data.Dataset.from_tensor_slices(padded).shard(process_count, process_index)
+  dataset = dataset.batch(batch_size // process_count)
   return dataset.prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
