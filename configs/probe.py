@@ -3,7 +3,7 @@ a joint 3-layer MLP on their concatenation and one probe MLP per modality, train
 joint CE + audio-probe CE + image-probe CE and SGD with momentum.
 
 On the bundled sample (actor 05 audio + face video, actor 01 audio; the study's
-random split and class pairing) it trains in about a minute on 2 CPU cores.
+random split and class pairing) it runs in about two minutes on 2 CPU cores.
 
   python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe
   python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe --mode=eval

@@ -128,7 +128,10 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
   clips = ravdess_tfds.load_clips(builder, config.data.video.num_frames // 2)
   examples = pipeline.split_examples(clips, config.data, fusion.MODALITIES)
   for name, split in examples.items():
-    logging.info("%s split: %d examples.", name, pipeline.num_examples(split))
+    actors = {key.removesuffix("_clip"): sorted(set(clips["actor"][split[key]].tolist()))
+              for key in split if key.endswith("_clip")}
+    logging.info("%s split: %d examples; actors by modality: %s.", name,
+                 pipeline.num_examples(split), actors)
     if pipeline.num_examples(split) == 0:
       raise ValueError(f"The {name} split has no examples; check config.data.")
 

@@ -31,3 +31,13 @@ def test_stratified_split_depends_only_on_seed():
 def test_stratified_split_rejects_bad_fractions(fractions):
   with pytest.raises(ValueError, match="fractions"):
     splits.stratified_split(np.zeros(10, int), fractions, seed=0)
+
+
+@pytest.mark.parametrize("fractions,train_share", [((0.5, 0.1, 0.4), 0.5),
+                                                   ((0.25, 0.1, 0.65), 0.25)])
+def test_low_data_splits_train_on_the_given_share(fractions, train_share):
+  labels = np.repeat(np.arange(8), 40)
+  train, val, test = splits.stratified_split(labels, fractions, seed=0)
+  assert len(train) == train_share * len(labels)
+  assert len(val) == 0.1 * len(labels)
+  assert len(np.intersect1d(train, test)) == 0
