@@ -52,3 +52,55 @@ def get_data_config() -> ml_collections.ConfigDict:
   # class); `clip`: audio and frames of the same recording.
   data.pairing = "class"
   return data
+
+
+def get_model_config(visual: str) -> ml_collections.ConfigDict:
+  """The study's encoders, unfused heads off; each network config changes a few fields.
+
+  `visual`: "image" (two face frames side by side) or "au" (action units).
+  """
+  model = ml_collections.ConfigDict()
+  model.audio_encoder = "cnn"  # "cnn", "lstm" or "" for no audio.
+  model.visual = visual  # "image", "au" or "" for no visual modality.
+  model.fusion = "concat"  # "concat": joint MLP on the concatenation; "shared": one classifier.
+  model.num_classes = 8
+  model.audio_widths = (16, 32)
+  model.image_widths = (16, 32)
+  model.lstm_size = 128
+  model.au_widths = (64, 64)
+  model.embed_dim = 0  # Size of the dimension-equalised embeddings; 0: no equalisers.
+  model.joint_hidden = (256, 128)
+  model.shared_hidden = (128,)
+  model.probes = False
+  model.probe_hidden = (128,)
+  model.conv_impl = "auto"  # Kernel gradient as a matmul on CPU; XLA's elsewhere.
+  return model
+
+
+def get_base_config(visual: str = "image") -> ml_collections.ConfigDict:
+  """Data, model, optimiser and training of the study; each config adds its loss."""
+  if visual not in ("image", "au"):
+    raise ValueError(f"Config argument {visual!r}: expected 'image' or 'au' "
+                     "(e.g. --config=configs/probe.py:au).")
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.data = get_data_config()
+  config.model = get_model_config(visual)
+
+  config.loss = ml_collections.ConfigDict()
+  config.loss.terms = ml_collections.ConfigDict()  # Term name -> weight (see emojax/losses.py).
+  config.loss.label_smoothing = 0.0
+
+  config.optimizer = ml_collections.ConfigDict()
+  config.optimizer.name = "sgd"
+  config.optimizer.learning_rate = 0.01
+  config.optimizer.momentum = 0.9
+
+  config.train = ml_collections.ConfigDict()
+  config.train.num_epochs = 25
+  config.train.batch_size = 16
+  config.train.eval_batch_size = 32
+  # The checkpoint kept as "best" and evaluated on test is chosen on this.
+  config.train.select_metric = "val/joint_accuracy"
+  config.train.keep_checkpoints = 2
+  return config

@@ -7,42 +7,18 @@ random split and class pairing) it runs in about two minutes on 2 CPU cores.
 
   python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe
   python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe --mode=eval
+  python -m emojax.main --config=configs/probe.py:au --workdir=/tmp/emojax_probe_au  # action units
 """
 import ml_collections
 
 from configs import common
 
 
-def get_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
-  config.seed = 0
-  config.data = common.get_data_config()
-
-  config.model = ml_collections.ConfigDict()
-  config.model.audio_widths = (16, 32)
-  config.model.image_widths = (16, 32)
+def get_config(visual: str = "image") -> ml_collections.ConfigDict:
+  config = common.get_base_config(visual)
   config.model.embed_dim = 256
-  config.model.joint_hidden = (256, 128)
-  config.model.probe_hidden = (128,)
-  config.model.num_classes = 8
-  config.model.conv_impl = "auto"  # Kernel gradient as a matmul on CPU; XLA's elsewhere.
-
-  # Each key names a loss term, each value its weight.
-  config.loss = ml_collections.ConfigDict()
-  config.loss.joint_ce = 1.0
-  config.loss.audio_probe_ce = 1.0
-  config.loss.image_probe_ce = 1.0
-
-  config.optimizer = ml_collections.ConfigDict()
-  config.optimizer.name = "sgd"
-  config.optimizer.learning_rate = 0.01
-  config.optimizer.momentum = 0.9
-
-  config.train = ml_collections.ConfigDict()
-  config.train.num_epochs = 25
-  config.train.batch_size = 16
-  config.train.eval_batch_size = 32
-  # The checkpoint kept as "best" and evaluated on test is chosen on this.
-  config.train.select_metric = "val/joint_accuracy"
-  config.train.keep_checkpoints = 2
+  config.model.probes = True
+  config.loss.terms.joint_ce = 1.0
+  config.loss.terms.audio_probe_ce = 1.0
+  config.loss.terms[f"{visual}_probe_ce"] = 1.0
   return config

@@ -1,46 +1,90 @@
 """Composite losses: a weighted sum of named terms, built from config.
 
-`config.loss` maps term names to weights. A term `<head>_ce` is the softmax
-cross-entropy of that head's logits against the labels (over the examples
-where `batch["mask"]` is 1, when the batch has a mask).
+`config.loss.terms` maps term names to weights:
+- `<head>_ce`: softmax cross-entropy of that head's logits against the labels
+  (over the examples where `batch["mask"]` is 1, when the batch has a mask),
+  with `config.loss.label_smoothing`;
+- `classifier_l2`: half the squared L2 norm of the classifier's parameters
+  (the shared classifier, else the joint one): the study's Reg(C);
+- `embedding_l2`, `embedding_cosine`: mean squared distance, or 1 - cosine
+  similarity, between the two modalities' embeddings: its Similarity(phi_a, phi_i).
 """
-from typing import Callable, Mapping
+from typing import Callable, Sequence
 
+import jax
 import jax.numpy as jnp
+import ml_collections
 import optax
 
-LossFn = Callable[[dict, dict], tuple[jnp.ndarray, dict[str, jnp.ndarray]]]
+LossFn = Callable[[dict, dict, dict], tuple[jnp.ndarray, dict[str, jnp.ndarray]]]
 
 
-def cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray,
-                  mask: jnp.ndarray | None = None) -> jnp.ndarray:
+def _masked_mean(values: jnp.ndarray, mask: jnp.ndarray | None) -> jnp.ndarray:
+  if mask is None:
+    return values.mean()
+  return (values * mask).sum() / jnp.maximum(mask.sum(), 1.0)
+
+
+def cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray, mask: jnp.ndarray | None = None,
+                  label_smoothing: float = 0.0) -> jnp.ndarray:
   """Mean softmax cross-entropy of [batch, classes] logits and [batch] int labels.
 
   With a [batch] `mask`, the mean is over examples where mask is 1 (0 if none).
   """
-  per_example = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-  if mask is None:
-    return per_example.mean()
-  return (per_example * mask).sum() / jnp.maximum(mask.sum(), 1.0)
+  targets = optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1]), label_smoothing)
+  return _masked_mean(optax.softmax_cross_entropy(logits, targets), mask)
 
 
-def composite_loss(weights: Mapping[str, float], head_names: tuple[str, ...]) -> LossFn:
-  """Returns loss_fn(outputs, batch) -> (total, {term: value}).
+def classifier_l2(params: dict) -> jnp.ndarray:
+  """Half the squared L2 norm of the shared (else joint) classifier's parameters."""
+  classifier = params.get("shared_classifier", params.get("joint_classifier"))
+  return 0.5 * sum(jnp.sum(jnp.square(p)) for p in jax.tree.leaves(classifier))
 
-  Raises ValueError for a term that names no known loss or no head of the model.
+
+def embedding_l2(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+  """[batch] squared Euclidean distance between [batch, dim] embeddings."""
+  return jnp.sum(jnp.square(a - b), axis=-1)
+
+
+def embedding_cosine(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+  """[batch] 1 - cosine similarity of [batch, dim] embeddings."""
+  norms = jnp.linalg.norm(a, axis=-1) * jnp.linalg.norm(b, axis=-1)
+  return 1.0 - jnp.sum(a * b, axis=-1) / jnp.maximum(norms, 1e-8)
+
+
+_SIMILARITIES = {"embedding_l2": embedding_l2, "embedding_cosine": embedding_cosine}
+
+
+def composite_loss(loss_config: ml_collections.ConfigDict, head_names: Sequence[str],
+                   modalities: Sequence[str]) -> LossFn:
+  """Returns loss_fn(outputs, batch, params) -> (total, {term: value}).
+
+  Raises ValueError for a term that names no known loss, or one this model
+  cannot compute (a head it lacks; a similarity without two modalities).
   """
-  terms = {}
-  for name, weight in weights.items():
-    head = name.removesuffix("_ce")
-    if not name.endswith("_ce") or head not in head_names:
-      raise ValueError(f"Unknown loss term config.loss.{name}; known terms for this "
-                       f"model: {sorted(h + '_ce' for h in head_names)}.")
-    terms[name] = (head, float(weight))
+  known = [f"{head}_ce" for head in head_names] + ["classifier_l2"]
+  if len(modalities) == 2:
+    known += list(_SIMILARITIES)
+  weights = dict(loss_config.terms)
+  for name in weights:
+    if name not in known:
+      raise ValueError(f"Unknown loss term config.loss.terms.{name}; this model's terms: "
+                       f"{known}.")
+  smoothing = loss_config.label_smoothing
 
-  def loss_fn(outputs: dict, batch: dict):
-    values = {name: cross_entropy(outputs["logits"][head], batch["label"], batch.get("mask"))
-              for name, (head, _) in terms.items()}
-    total = sum(weight * values[name] for name, (_, weight) in terms.items())
+  def loss_fn(outputs: dict, batch: dict, params: dict):
+    mask = batch.get("mask")
+    values = {}
+    for name in weights:
+      if name.endswith("_ce"):
+        values[name] = cross_entropy(outputs["logits"][name.removesuffix("_ce")],
+                                     batch["label"], mask, smoothing)
+      elif name == "classifier_l2":
+        values[name] = classifier_l2(params)
+      else:
+        first, second = (outputs["embeddings"][m] for m in modalities)
+        values[name] = _masked_mean(_SIMILARITIES[name](first, second), mask)
+    total = sum(weight * values[name] for name, weight in weights.items())
     return total, values
 
   return loss_fn

@@ -39,7 +39,7 @@ def create_optimizer(optimizer_config: ml_collections.ConfigDict) -> optax.Gradi
 def create_train_state(model, optimizer: optax.GradientTransformation,
                        example: pipeline.Examples, seed: int) -> State:
   """Initial parameters (from `seed`) and optimizer state; `example` gives input shapes."""
-  inputs = {m: jnp.asarray(example[m][:1]) for m in fusion.MODALITIES}
+  inputs = {m: jnp.asarray(example[m][:1]) for m in model.modalities}
   params = model.init(jax.random.key(seed), **inputs)["params"]
   return {"step": jnp.zeros((), jnp.int32), "params": params, "opt_state": optimizer.init(params)}
 
@@ -47,8 +47,8 @@ def create_train_state(model, optimizer: optax.GradientTransformation,
 def train_step(state: State, batch: pipeline.Examples, *, model, optimizer, loss_fn) -> tuple[State, dict]:
   """One SGD step on this device's share of the batch; gradients averaged over 'data'."""
   def loss_of(params):
-    outputs = model.apply({"params": params}, **{m: batch[m] for m in fusion.MODALITIES})
-    total, terms = loss_fn(outputs, batch)
+    outputs = model.apply({"params": params}, **{m: batch[m] for m in model.modalities})
+    total, terms = loss_fn(outputs, batch, params)
     return total, (terms, outputs)
 
   # Per-device gradients of the per-device loss, then their mean: marking the
@@ -70,10 +70,10 @@ def eval_step(params, batch: pipeline.Examples, *, model, loss_fn) -> dict:
 
   Returns {"count": [], "loss_sums": {term: []}, "confusion": {head: [C, C]}}.
   """
-  outputs = model.apply({"params": params}, **{m: batch[m] for m in fusion.MODALITIES})
+  outputs = model.apply({"params": params}, **{m: batch[m] for m in model.modalities})
   mask = batch["mask"]
   count = mask.sum()
-  total, terms = loss_fn(outputs, batch)
+  total, terms = loss_fn(outputs, batch, params)
   sums = {name: value * count for name, value in {"loss": total, **terms}.items()}
   confusion = {head: metrics_lib.confusion_matrix(logits, batch["label"], mask)
                for head, logits in outputs["logits"].items()}
@@ -117,7 +117,7 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
       raise ValueError(f"config.train.{key}={config.train[key]} is not divisible by "
                        f"the {num_devices} devices.")
   model = fusion.build_model(config.model)
-  loss_fn = losses.composite_loss(config.loss, fusion.HEADS)
+  loss_fn = losses.composite_loss(config.loss, model.heads, model.modalities)
   optimizer = create_optimizer(config.optimizer)
 
   builder, report = ravdess_tfds.prepare(config.data)
@@ -126,7 +126,7 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
   for skipped in report["skipped"]:
     logging.warning("Skipped %s: %s", skipped["file"], skipped["reason"])
   clips = ravdess_tfds.load_clips(builder, config.data.video.num_frames // 2)
-  examples = pipeline.split_examples(clips, config.data, fusion.MODALITIES)
+  examples = pipeline.split_examples(clips, config.data, model.modalities)
   for name, split in examples.items():
     actors = {key.removesuffix("_clip"): sorted(set(clips["actor"][split[key]].tolist()))
               for key in split if key.endswith("_clip")}
@@ -197,7 +197,7 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str) -
   with open(os.path.join(workdir, filename), "w") as f:
     json.dump(results, f, indent=2, sort_keys=True)
   print(f"Selected epoch {best} (best {run.config.train.select_metric}).")
-  for head in fusion.HEADS:
+  for head in run.model.heads:
     print(f"test/{head}_accuracy = {results[f'test/{head}_accuracy']:.4f}")
   return results
 
@@ -212,6 +212,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     f.write(config.to_json_best_effort(indent=2))
 
   state = run.init_state()
+  logging.info("Parameters:\n%s", fusion.summary(state["params"]))
   checkpoint_manager = checkpoints.manager(workdir, config.train.select_metric,
                                            config.train.keep_checkpoints)
   start_epoch = checkpoint_manager.latest_step() or 0

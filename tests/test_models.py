@@ -1,3 +1,5 @@
+import importlib
+
 import chex
 import flax.linen as nn
 import jax
@@ -6,27 +8,50 @@ import numpy as np
 import optax
 import pytest
 
-from configs import probe
 from configs import probe_reference
 from emojax.models import encoders
 from emojax.models import fusion
 
+# Every network config, with each visual modality it takes.
+NETWORKS = ["audio", "image", "au", "concat", "concat:au", "concat_lstm", "concat_lstm:au",
+            "concat_equalized", "concat_equalized:au", "probe", "probe:au", "joint_loss",
+            "joint_loss:au", "similarity", "similarity:au"]
+EXPECTED_HEADS = {
+    "audio": {"joint"}, "image": {"joint"}, "au": {"joint"}, "concat": {"joint"},
+    "concat_lstm": {"joint"}, "concat_equalized": {"joint"},
+    "probe": {"joint", "audio_probe", "{visual}_probe"},
+    "joint_loss": {"joint", "audio", "{visual}"}, "similarity": {"joint", "audio", "{visual}"},
+}
 
-def _init(model_config, batch=2):
-  model = fusion.build_model(model_config)
-  audio = jnp.zeros((batch, 40, 128), jnp.float32)
-  image = jnp.zeros((batch, 64, 128, 3), jnp.uint8)
-  variables = model.init(jax.random.key(0), audio, image)
-  return model, variables, model.apply(variables, audio, image)
+
+def load_config(network: str):
+  name, _, visual = network.partition(":")
+  module = importlib.import_module(f"configs.{name}")
+  return module.get_config(visual) if visual else module.get_config()
 
 
-def test_probe_network_gives_logits_for_every_head():
-  _, _, outputs = _init(probe.get_config().model, batch=3)
-  assert set(outputs["logits"]) == set(fusion.HEADS)
+def inputs(batch: int = 2) -> dict:
+  return {"audio": jnp.zeros((batch, 40, 128)), "image": jnp.zeros((batch, 64, 128, 3), jnp.uint8),
+          "au": jnp.zeros((batch, 35))}
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_every_network_gives_finite_logits_for_each_of_its_heads(network):
+  config = load_config(network)
+  model = fusion.build_model(config.model)
+  batch = {m: x for m, x in inputs(3).items() if m in model.modalities}
+  variables = model.init(jax.random.key(0), **batch)
+  outputs = model.apply(variables, **batch)
+  visual = config.model.visual
+  expected = {h.format(visual=visual) for h in EXPECTED_HEADS[network.split(":")[0]]}
+  assert set(outputs["logits"]) == set(model.heads) == expected
   for logits in outputs["logits"].values():
     chex.assert_shape(logits, (3, 8))
     chex.assert_tree_all_finite(logits)
-  chex.assert_shape([outputs["embeddings"]["audio"], outputs["embeddings"]["image"]], (3, 256))
+  summary = fusion.summary(variables["params"])
+  total = sum(leaf.size for leaf in jax.tree.leaves(variables))
+  assert summary.splitlines()[-1].split() == ["total", f"{total:,d}"]
+  print(f"{network}:\n{summary}")
 
 
 def test_probe_network_matches_pytorch_peer_parameter_count():
@@ -37,12 +62,38 @@ def test_probe_network_matches_pytorch_peer_parameter_count():
   assert sum(leaf.size for leaf in jax.tree.leaves(shapes)) == 54_797_784
 
 
+def test_probes_classify_with_one_modality_missing():
+  model = fusion.build_model(load_config("probe").model)
+  variables = model.init(jax.random.key(0), **{m: inputs()[m] for m in ("audio", "image")})
+  outputs = model.apply(variables, audio=inputs()["audio"])
+  assert set(outputs["logits"]) == {"audio_probe"}
+
+
 def test_image_probe_ignores_audio():
-  model, variables, outputs = _init(probe.get_config().model)
-  other_audio = jnp.ones((2, 40, 128), jnp.float32)
-  changed = model.apply(variables, other_audio, jnp.zeros((2, 64, 128, 3), jnp.uint8))
-  chex.assert_trees_all_close(changed["logits"]["image_probe"], outputs["logits"]["image_probe"])
-  assert not jnp.allclose(changed["logits"]["audio_probe"], outputs["logits"]["audio_probe"])
+  model = fusion.build_model(load_config("probe").model)
+  batch = {m: inputs()[m] for m in ("audio", "image")}
+  variables = model.init(jax.random.key(0), **batch)
+  before = model.apply(variables, **batch)["logits"]
+  after = model.apply(variables, audio=jnp.ones((2, 40, 128)), image=batch["image"])["logits"]
+  chex.assert_trees_all_close(after["image_probe"], before["image_probe"])
+  assert not jnp.allclose(after["audio_probe"], before["audio_probe"])
+
+
+def test_shared_classifier_is_one_set_of_parameters():
+  model = fusion.build_model(load_config("joint_loss").model)
+  variables = model.init(jax.random.key(0), **{m: inputs()[m] for m in ("audio", "image")})
+  assert "shared_classifier" in variables["params"]
+  assert not any("classifier" in name for name in variables["params"] if name != "shared_classifier")
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("fusion", "sum", "config.model.fusion"), ("visual", "video", "config.model.visual"),
+    ("audio_encoder", "gru", "config.model.audio_encoder")])
+def test_invalid_model_choice_names_its_key(field, value, message):
+  config = load_config("probe").model
+  config[field] = value
+  with pytest.raises(ValueError, match=message):
+    fusion.build_model(config)
 
 
 def test_conv3x3_matmul_gradient_equals_xla_convolution():
@@ -75,7 +126,7 @@ def test_max_pool_2x2_equals_flax_max_pool(shape):
 def test_probe_step_loss_trajectory_does_not_depend_on_conv_impl():
   losses = []
   for impl in ("xla", "matmul_grad"):
-    config = probe.get_config().model
+    config = load_config("probe").model
     config.update(audio_widths=(4, 8), image_widths=(4, 8), embed_dim=16, conv_impl=impl)
     model = fusion.build_model(config)
     audio = jnp.linspace(-1, 1, 4 * 40 * 128).reshape(4, 40, 128)

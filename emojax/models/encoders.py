@@ -65,3 +65,28 @@ class ConvEncoder(nn.Module):
       x = nn.relu(Conv3x3(width, self.conv_impl)(x))
     x = max_pool_2x2(x)
     return x.reshape((x.shape[0], -1))
+
+
+class LSTMEncoder(nn.Module):
+  """An LSTM over MFCC frames; the embedding is its last hidden state.
+
+  Input [batch, n_mfcc, frames] float32; output [batch, hidden_size].
+  """
+  hidden_size: int
+
+  @nn.compact
+  def __call__(self, mfcc: jnp.ndarray) -> jnp.ndarray:
+    frames = jnp.swapaxes(mfcc, 1, 2)  # [batch, frames, n_mfcc]: time-major per example.
+    (_, hidden), _ = nn.RNN(nn.OptimizedLSTMCell(self.hidden_size), return_carry=True)(frames)
+    return hidden
+
+
+class MLPEncoder(nn.Module):
+  """Dense + ReLU layers, e.g. over the 35 facial action units: [batch, d] -> [batch, widths[-1]]."""
+  widths: Sequence[int]
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    for width in self.widths:
+      x = nn.relu(nn.Dense(width)(x))
+    return x
