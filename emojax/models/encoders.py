@@ -76,8 +76,12 @@ class LSTMEncoder(nn.Module):
 
   @nn.compact
   def __call__(self, mfcc: jnp.ndarray) -> jnp.ndarray:
-    frames = jnp.swapaxes(mfcc, 1, 2)  # [batch, frames, n_mfcc]: time-major per example.
-    (_, hidden), _ = nn.RNN(nn.OptimizedLSTMCell(self.hidden_size), return_carry=True)(frames)
+    frames = jnp.swapaxes(mfcc, 1, 2)  # [batch, frames, n_mfcc]
+    # Zeros computed from the input, so that under shard_map the initial carry
+    # varies over devices as the data does (scan needs both sides alike).
+    zeros = jnp.zeros((frames.shape[0], self.hidden_size)) + 0.0 * frames[:, 0, :1]
+    (_, hidden), _ = nn.RNN(nn.OptimizedLSTMCell(self.hidden_size), return_carry=True)(
+        frames, initial_carry=(zeros, zeros))
     return hidden
 
 

@@ -1,0 +1,30 @@
+"""Every config builds and takes a data-parallel train step on the bundled sample."""
+import numpy as np
+import pytest
+
+from emojax import train
+from tests.test_models import NETWORKS, load_config
+
+
+# The default suite covers each module path once (LSTM, shared classifier with
+# action units, image baseline; the probe network in test_train); `-m slow` runs all.
+FAST = ("concat_lstm", "similarity:au", "image")
+
+
+@pytest.mark.parametrize("network", [
+    n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in NETWORKS])
+def test_every_config_trains_and_evaluates_on_two_devices(network, sample_tfds_dir):
+  config = load_config(network)
+  config.data.tfds_dir = sample_tfds_dir
+  config.model.update(audio_widths=(4, 8), image_widths=(4, 8), lstm_size=8, au_widths=(8,))
+  if config.model.embed_dim:
+    config.model.embed_dim = 16
+  run = train.build_run(config)
+  state = run.init_state()
+  batch = next(run.train_batches(epoch=1))
+  state, step_metrics = run.train_step(state, run.shard(batch))
+  assert np.isfinite(float(step_metrics["loss"]))
+  assert set(config.loss.terms) <= set(step_metrics)
+  results, confusion = train.evaluate_split(run, state["params"], "val")
+  assert set(confusion) == set(run.model.heads)
+  assert 0.0 <= results["val/joint_accuracy"] <= 1.0
