@@ -7,7 +7,10 @@
 - `classifier_l2`: half the squared L2 norm of the classifier's parameters
   (the shared classifier, else the joint one): the study's Reg(C);
 - `embedding_l2`, `embedding_cosine`: mean squared distance, or 1 - cosine
-  similarity, between the two modalities' embeddings: its Similarity(phi_a, phi_i).
+  similarity, between the two modalities' embeddings: its Similarity(phi_a, phi_i);
+- `<modality>_probe_distill`: KL divergence from a frozen teacher's softened
+  predictions (`outputs["teacher_logits"][modality]`) to the probe's, at
+  `config.distill.temperature`, scaled by its square (Hinton et al., 2015).
 """
 from typing import Callable, Sequence
 
@@ -52,12 +55,23 @@ def embedding_cosine(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
   return 1.0 - jnp.sum(a * b, axis=-1) / jnp.maximum(norms, 1e-8)
 
 
+def distillation_kl(student_logits: jnp.ndarray, teacher_logits: jnp.ndarray,
+                    temperature: float) -> jnp.ndarray:
+  """[batch] T^2 KL(softmax(teacher / T) || softmax(student / T))."""
+  teacher = jax.nn.log_softmax(teacher_logits / temperature)
+  student = jax.nn.log_softmax(student_logits / temperature)
+  return temperature**2 * jnp.sum(jnp.exp(teacher) * (teacher - student), axis=-1)
+
+
 _SIMILARITIES = {"embedding_l2": embedding_l2, "embedding_cosine": embedding_cosine}
 
 
 def composite_loss(loss_config: ml_collections.ConfigDict, head_names: Sequence[str],
-                   modalities: Sequence[str]) -> LossFn:
+                   modalities: Sequence[str], teachers: Sequence[str] = (),
+                   temperature: float = 1.0) -> LossFn:
   """Returns loss_fn(outputs, batch, params) -> (total, {term: value}).
+
+  `teachers`: the modalities with a teacher, whose probes can be distilled.
 
   Raises ValueError for a term that names no known loss, or one this model
   cannot compute (a head it lacks; a similarity without two modalities).
@@ -65,6 +79,7 @@ def composite_loss(loss_config: ml_collections.ConfigDict, head_names: Sequence[
   known = [f"{head}_ce" for head in head_names] + ["classifier_l2"]
   if len(modalities) == 2:
     known += list(_SIMILARITIES)
+  known += [f"{m}_probe_distill" for m in teachers if f"{m}_probe" in head_names]
   weights = dict(loss_config.terms)
   for name in weights:
     if name not in known:
@@ -81,6 +96,11 @@ def composite_loss(loss_config: ml_collections.ConfigDict, head_names: Sequence[
                                      batch["label"], mask, smoothing)
       elif name == "classifier_l2":
         values[name] = classifier_l2(params)
+      elif name.endswith("_probe_distill"):
+        modality = name.removesuffix("_probe_distill")
+        values[name] = _masked_mean(distillation_kl(
+            outputs["logits"][f"{modality}_probe"], outputs["teacher_logits"][modality],
+            temperature), mask)
       else:
         first, second = (outputs["embeddings"][m] for m in modalities)
         values[name] = _masked_mean(_SIMILARITIES[name](first, second), mask)

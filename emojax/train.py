@@ -22,6 +22,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from emojax import checkpoints
 from emojax import losses
 from emojax import metrics as metrics_lib
+from emojax import teachers as teacher_lib
 from emojax.data import pipeline
 from emojax.data import ravdess_tfds
 from emojax.models import fusion
@@ -44,10 +45,24 @@ def create_train_state(model, optimizer: optax.GradientTransformation,
   return {"step": jnp.zeros((), jnp.int32), "params": params, "opt_state": optimizer.init(params)}
 
 
-def train_step(state: State, batch: pipeline.Examples, *, model, optimizer, loss_fn) -> tuple[State, dict]:
-  """One SGD step on this device's share of the batch; gradients averaged over 'data'."""
+def forward(params, teacher_params: dict, batch: pipeline.Examples, *, model,
+            teacher_models: dict) -> dict:
+  """The model's outputs; with teachers, also their joint logits as
+  outputs["teacher_logits"][modality], through which no gradient flows."""
+  outputs = model.apply({"params": params}, **{m: batch[m] for m in model.modalities})
+  if teacher_models:
+    outputs["teacher_logits"] = {
+        m: lax.stop_gradient(teacher.apply({"params": teacher_params[m]}, **{m: batch[m]})
+                             ["logits"]["joint"])
+        for m, teacher in teacher_models.items()}
+  return outputs
+
+
+def train_step(state: State, batch: pipeline.Examples, teacher_params: dict, *, model,
+               teacher_models, optimizer, loss_fn) -> tuple[State, dict]:
+  """One optimiser step on this device's share of the batch; gradients averaged over 'data'."""
   def loss_of(params):
-    outputs = model.apply({"params": params}, **{m: batch[m] for m in model.modalities})
+    outputs = forward(params, teacher_params, batch, model=model, teacher_models=teacher_models)
     total, terms = loss_fn(outputs, batch, params)
     return total, (terms, outputs)
 
@@ -65,12 +80,13 @@ def train_step(state: State, batch: pipeline.Examples, *, model, optimizer, loss
   return new_state, lax.pmean(step_metrics, "data")
 
 
-def eval_step(params, batch: pipeline.Examples, *, model, loss_fn) -> dict:
+def eval_step(params, batch: pipeline.Examples, teacher_params: dict, *, model, teacher_models,
+              loss_fn) -> dict:
   """Sums over the batch's real examples (batch["mask"] == 1), added up over 'data'.
 
   Returns {"count": [], "loss_sums": {term: []}, "confusion": {head: [C, C]}}.
   """
-  outputs = model.apply({"params": params}, **{m: batch[m] for m in model.modalities})
+  outputs = forward(params, teacher_params, batch, model=model, teacher_models=teacher_models)
   mask = batch["mask"]
   count = mask.sum()
   total, terms = loss_fn(outputs, batch, params)
@@ -117,7 +133,9 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
       raise ValueError(f"config.train.{key}={config.train[key]} is not divisible by "
                        f"the {num_devices} devices.")
   model = fusion.build_model(config.model)
-  loss_fn = losses.composite_loss(config.loss, model.heads, model.modalities)
+  teachers = teacher_lib.load_teachers(config)
+  loss_fn = losses.composite_loss(config.loss, model.heads, model.modalities, tuple(teachers),
+                                  config.distill.temperature if teachers else 1.0)
   optimizer = create_optimizer(config.optimizer)
 
   builder, report = ravdess_tfds.prepare(config.data)
@@ -139,13 +157,19 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
   replicated, data = P(), P("data")
   init = jax.jit(functools.partial(create_train_state, model, optimizer, examples["train"],
                                    config.seed), out_shardings=NamedSharding(mesh, replicated))
-  step = functools.partial(train_step, model=model, optimizer=optimizer, loss_fn=loss_fn)
-  train = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data),
+  teacher_models = {m: teacher for m, (teacher, _) in teachers.items()}
+  teacher_params = jax.device_put({m: params for m, (_, params) in teachers.items()},
+                                  NamedSharding(mesh, replicated))
+  step = functools.partial(train_step, model=model, teacher_models=teacher_models,
+                           optimizer=optimizer, loss_fn=loss_fn)
+  train = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data, replicated),
                                 out_specs=(replicated, replicated)), donate_argnums=0)
-  step = functools.partial(eval_step, model=model, loss_fn=loss_fn)
-  evaluate_fn = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data),
+  step = functools.partial(eval_step, model=model, teacher_models=teacher_models, loss_fn=loss_fn)
+  evaluate_fn = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data, replicated),
                                       out_specs=replicated))
-  return Run(config, mesh, model, optimizer, examples, init, train, evaluate_fn)
+  return Run(config, mesh, model, optimizer, examples, init,
+             lambda state, batch: train(state, batch, teacher_params),
+             lambda params, batch: evaluate_fn(params, batch, teacher_params))
 
 
 def evaluate_split(run: Run, params, split: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:

@@ -16,7 +16,9 @@ from emojax.models import fusion
 NETWORKS = ["audio", "image", "au", "concat", "concat:au", "concat_lstm", "concat_lstm:au",
             "concat_equalized", "concat_equalized:au", "probe", "probe:au", "joint_loss",
             "joint_loss:au", "similarity", "similarity:au"]
+MODEL_NETWORKS = NETWORKS + ["distill", "distill:au"]
 EXPECTED_HEADS = {
+    "distill": {"joint", "audio_probe", "{visual}_probe"},
     "audio": {"joint"}, "image": {"joint"}, "au": {"joint"}, "concat": {"joint"},
     "concat_lstm": {"joint"}, "concat_equalized": {"joint"},
     "probe": {"joint", "audio_probe", "{visual}_probe"},
@@ -35,7 +37,7 @@ def inputs(batch: int = 2) -> dict:
           "au": jnp.zeros((batch, 35))}
 
 
-@pytest.mark.parametrize("network", NETWORKS)
+@pytest.mark.parametrize("network", MODEL_NETWORKS)
 def test_every_network_gives_finite_logits_for_each_of_its_heads(network):
   config = load_config(network)
   model = fusion.build_model(config.model)
