@@ -92,9 +92,13 @@ def get_base_config(visual: str = "image") -> ml_collections.ConfigDict:
   config.loss.label_smoothing = 0.0
 
   config.optimizer = ml_collections.ConfigDict()
-  config.optimizer.name = "sgd"
+  config.optimizer.name = "sgd"  # "sgd", "adam" or "adamw".
   config.optimizer.learning_rate = 0.01
-  config.optimizer.momentum = 0.9
+  config.optimizer.momentum = 0.9  # sgd only; 0 for plain SGD.
+  config.optimizer.weight_decay = 0.0
+  config.optimizer.clip_global_norm = 0.0  # 0: no clipping.
+  config.optimizer.schedule = "constant"  # or "cosine", decaying to 0 at the last step.
+  config.optimizer.warmup_epochs = 0.0  # Linear warm-up from 0 to learning_rate.
 
   config.train = ml_collections.ConfigDict()
   config.train.num_epochs = 25

@@ -20,6 +20,13 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs
 _MODE = flags.DEFINE_enum("mode", "train", ["train", "eval"],
                           "train: train, then report the selected checkpoint; "
                           "eval: only restore and report it.")
+_DISTRIBUTED = flags.DEFINE_bool(
+    "jax_distributed", False, "Multi-host: call jax.distributed.initialize first. The "
+    "coordinator, process count and id come from the flags below, else from the cluster "
+    "environment (SLURM, TPU pods, ...).")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "host:port of process 0.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -47,6 +54,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.get_absl_logger().addFilter(_quiet_orbax)
+  if _DISTRIBUTED.value:
+    jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   logging.info("JAX process %d of %d; local devices: %s", jax.process_index(),
                jax.process_count(), jax.local_devices())
   if _MODE.value == "train":

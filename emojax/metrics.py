@@ -6,6 +6,7 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 
@@ -42,10 +43,12 @@ def summarise(prefix: str, confusions: Mapping[str, np.ndarray]) -> dict[str, fl
 
 
 class MetricLog:
-  """Appends one JSON object per epoch to `<workdir>/metrics.jsonl` and logs it."""
+  """Per epoch: one JSON object in `<workdir>/metrics.jsonl`, TensorBoard scalars in
+  `<workdir>/tensorboard`, and a line in the log. Create it on process 0 only."""
 
   def __init__(self, workdir: str, resume_after_epoch: int):
     self.path = os.path.join(workdir, "metrics.jsonl")
+    self.tensorboard = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
     # A resumed run drops rows of epochs it is about to redo.
     rows = []
     if os.path.exists(self.path):
@@ -58,5 +61,10 @@ class MetricLog:
     row = {"epoch": epoch, **{k: float(v) for k, v in sorted(metrics.items())}}
     with open(self.path, "a") as f:
       f.write(json.dumps(row) + "\n")
+    with self.tensorboard.as_default(step=epoch):
+      for name, value in row.items():
+        if name != "epoch":
+          tf.summary.scalar(name, value)
+    self.tensorboard.flush()
     logging.info("epoch %d: %s", epoch,
                  ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch"))

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
+import tqdm
 from absl import logging
 from jax import lax
 from jax.sharding import NamedSharding, PartitionSpec as P
@@ -31,10 +32,36 @@ State = dict[str, Any]  # {"step": int32 [], "params": pytree, "opt_state": pytr
 CONFIG_FILE = "config.json"
 
 
-def create_optimizer(optimizer_config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-  if optimizer_config.name == "sgd":
-    return optax.sgd(optimizer_config.learning_rate, momentum=optimizer_config.momentum)
-  raise ValueError(f"Unknown config.optimizer.name {optimizer_config.name!r}; expected 'sgd'.")
+def create_optimizer(optimizer_config: ml_collections.ConfigDict,
+                     steps_per_epoch: int, num_epochs: int) -> optax.GradientTransformation:
+  """optax from `config.optimizer`: sgd (with momentum), adam or adamw; weight decay;
+  gradient clipping by global norm; a constant or cosine schedule with linear warm-up."""
+  total_steps = steps_per_epoch * num_epochs
+  warmup_steps = int(optimizer_config.warmup_epochs * steps_per_epoch)
+  peak = optimizer_config.learning_rate
+  if optimizer_config.schedule == "constant":
+    decay = optax.constant_schedule(peak)
+  elif optimizer_config.schedule == "cosine":
+    decay = optax.cosine_decay_schedule(peak, max(total_steps - warmup_steps, 1))
+  else:
+    raise ValueError(f"Unknown config.optimizer.schedule {optimizer_config.schedule!r}; "
+                     "expected 'constant' or 'cosine'.")
+  learning_rate = optax.join_schedules(
+      [optax.linear_schedule(0.0, peak, warmup_steps), decay], [warmup_steps])
+
+  name, decay_rate = optimizer_config.name, optimizer_config.weight_decay
+  if name == "sgd":
+    update = optax.chain(optax.add_decayed_weights(decay_rate),
+                         optax.sgd(learning_rate, momentum=optimizer_config.momentum or None))
+  elif name == "adam":
+    update = optax.chain(optax.add_decayed_weights(decay_rate), optax.adam(learning_rate))
+  elif name == "adamw":
+    update = optax.adamw(learning_rate, weight_decay=decay_rate)
+  else:
+    raise ValueError(f"Unknown config.optimizer.name {name!r}; expected sgd, adam or adamw.")
+  if optimizer_config.clip_global_norm:
+    update = optax.chain(optax.clip_by_global_norm(optimizer_config.clip_global_norm), update)
+  return update
 
 
 def create_train_state(model, optimizer: optax.GradientTransformation,
@@ -136,8 +163,6 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
   teachers = teacher_lib.load_teachers(config)
   loss_fn = losses.composite_loss(config.loss, model.heads, model.modalities, tuple(teachers),
                                   config.distill.temperature if teachers else 1.0)
-  optimizer = create_optimizer(config.optimizer)
-
   builder, report = ravdess_tfds.prepare(config.data)
   logging.info("Features in %s: %d clips read, %d written, %d skipped.", builder.data_dir,
                report["clips_read"], report["clips_written"], len(report["skipped"]))
@@ -153,6 +178,8 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
     if pipeline.num_examples(split) == 0:
       raise ValueError(f"The {name} split has no examples; check config.data.")
 
+  steps_per_epoch = pipeline.num_examples(examples["train"]) // config.train.batch_size
+  optimizer = create_optimizer(config.optimizer, steps_per_epoch, config.train.num_epochs)
   mesh = jax.sharding.Mesh(np.array(devices), ("data",))
   replicated, data = P(), P("data")
   init = jax.jit(functools.partial(create_train_state, model, optimizer, examples["train"],
@@ -218,8 +245,9 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str) -
     results.update(split_metrics)
   logging.info("Test confusion matrix of the joint head (rows: true class):\n%s",
                confusion["joint"].astype(int))
-  with open(os.path.join(workdir, filename), "w") as f:
-    json.dump(results, f, indent=2, sort_keys=True)
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, filename), "w") as f:
+      json.dump(results, f, indent=2, sort_keys=True)
   print(f"Selected epoch {best} (best {run.config.train.select_metric}).")
   for head in run.model.heads:
     print(f"test/{head}_accuracy = {results[f'test/{head}_accuracy']:.4f}")
@@ -232,8 +260,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   os.makedirs(workdir, exist_ok=True)
   _check_saved_config(config, workdir)
   run = build_run(config)
-  with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
-    f.write(config.to_json_best_effort(indent=2))
+  writes = jax.process_index() == 0  # Orbax coordinates checkpoints across processes itself.
+  if writes:
+    with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
 
   state = run.init_state()
   logging.info("Parameters:\n%s", fusion.summary(state["params"]))
@@ -243,11 +273,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if start_epoch:
     logging.info("Resuming after epoch %d.", start_epoch)
     state = checkpoints.restore(checkpoint_manager, start_epoch, state)
-  metric_log = metrics_lib.MetricLog(workdir, start_epoch)
+  metric_log = metrics_lib.MetricLog(workdir, start_epoch) if writes else None
+  steps_per_epoch = pipeline.num_examples(run.examples["train"]) // config.train.batch_size
 
   for epoch in range(start_epoch + 1, config.train.num_epochs + 1):
     step_metrics = []
-    for batch in run.train_batches(epoch):
+    for batch in tqdm.tqdm(run.train_batches(epoch), total=steps_per_epoch, leave=False,
+                           desc=f"epoch {epoch}/{config.train.num_epochs}", disable=not writes):
       state, batch_metrics = run.train_step(state, run.shard(batch))
       step_metrics.append(batch_metrics)
     epoch_metrics = _mean_metrics("train", step_metrics)
@@ -259,7 +291,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     val_metrics, _ = evaluate_split(run, state["params"], "val")
     epoch_metrics.update(val_metrics)
     checkpoints.save(checkpoint_manager, epoch, state, val_metrics)
-    metric_log.write(epoch, epoch_metrics)
+    if writes:
+      metric_log.write(epoch, epoch_metrics)
   return report_selected(run, checkpoint_manager, workdir, "final_metrics.json")
 
 
