@@ -107,4 +107,6 @@ def get_base_config(visual: str = "image") -> ml_collections.ConfigDict:
   # The checkpoint kept as "best" and evaluated on test is chosen on this.
   config.train.select_metric = "val/joint_accuracy"
   config.train.keep_checkpoints = 2
+  config.train.early_stopping_patience = 0  # Epochs without a better select_metric; 0: off.
+  config.train.on_nonfinite = "stop"  # A NaN/inf loss: "stop" the run, or "skip" the step.
   return config

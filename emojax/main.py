@@ -20,6 +20,10 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs
 _MODE = flags.DEFINE_enum("mode", "train", ["train", "eval"],
                           "train: train, then report the selected checkpoint; "
                           "eval: only restore and report it.")
+_EVAL_STEP = flags.DEFINE_integer(
+    "eval_step", None, "--mode=eval: the epoch whose checkpoint to evaluate (default: the one "
+    "selected on validation).")
+_EVAL_SPLITS = flags.DEFINE_list("eval_splits", ["val", "test"], "--mode=eval: the splits.")
 _DISTRIBUTED = flags.DEFINE_bool(
     "jax_distributed", False, "Multi-host: call jax.distributed.initialize first. The "
     "coordinator, process count and id come from the flags below, else from the cluster "
@@ -61,7 +65,7 @@ def main(argv):
   if _MODE.value == "train":
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   else:
-    train.evaluate(_CONFIG.value, _WORKDIR.value)
+    train.evaluate(_CONFIG.value, _WORKDIR.value, _EVAL_STEP.value, tuple(_EVAL_SPLITS.value))
 
 
 if __name__ == "__main__":

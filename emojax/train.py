@@ -86,8 +86,13 @@ def forward(params, teacher_params: dict, batch: pipeline.Examples, *, model,
 
 
 def train_step(state: State, batch: pipeline.Examples, teacher_params: dict, *, model,
-               teacher_models, optimizer, loss_fn) -> tuple[State, dict]:
-  """One optimiser step on this device's share of the batch; gradients averaged over 'data'."""
+               teacher_models, optimizer, loss_fn, skip_nonfinite: bool) -> tuple[State, dict]:
+  """One optimiser step on this device's share of the batch; gradients averaged over 'data'.
+
+  Metrics: the loss and its terms (means), "confusion" {head: [C, C]} (sums)
+  and "nonfinite" (1 if the loss or gradients were not finite; with
+  `skip_nonfinite` the step then leaves the state as it was).
+  """
   def loss_of(params):
     outputs = forward(params, teacher_params, batch, model=model, teacher_models=teacher_models)
     total, terms = loss_fn(outputs, batch, params)
@@ -100,11 +105,18 @@ def train_step(state: State, batch: pipeline.Examples, teacher_params: dict, *, 
   grads = lax.pmean(grads, "data")
   updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
   params = optax.apply_updates(state["params"], updates)
-  step_metrics = {"loss": loss, **terms}
-  for head, logits in outputs["logits"].items():
-    step_metrics[f"{head}_accuracy"] = jnp.mean(jnp.argmax(logits, -1) == batch["label"])
+  means = lax.pmean({"loss": loss, **terms}, "data")
+  finite = jnp.isfinite(means["loss"]) & jnp.isfinite(optax.global_norm(grads))
+  if skip_nonfinite:
+    params, opt_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old),
+                                     (params, opt_state), (state["params"], state["opt_state"]))
+  ones = jnp.ones_like(batch["label"], jnp.float32)
+  confusion = {head: metrics_lib.confusion_matrix(logits, batch["label"], ones)
+               for head, logits in outputs["logits"].items()}
+  step_metrics = {**means, "confusion": lax.psum(confusion, "data"),
+                  "nonfinite": 1 - finite.astype(jnp.int32)}
   new_state = {"step": state["step"] + 1, "params": params, "opt_state": opt_state}
-  return new_state, lax.pmean(step_metrics, "data")
+  return new_state, step_metrics
 
 
 def eval_step(params, batch: pipeline.Examples, teacher_params: dict, *, model, teacher_models,
@@ -187,8 +199,12 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
   teacher_models = {m: teacher for m, (teacher, _) in teachers.items()}
   teacher_params = jax.device_put({m: params for m, (_, params) in teachers.items()},
                                   NamedSharding(mesh, replicated))
+  if config.train.on_nonfinite not in ("stop", "skip"):
+    raise ValueError(f"Unknown config.train.on_nonfinite {config.train.on_nonfinite!r}; "
+                     "expected 'stop' or 'skip'.")
   step = functools.partial(train_step, model=model, teacher_models=teacher_models,
-                           optimizer=optimizer, loss_fn=loss_fn)
+                           optimizer=optimizer, loss_fn=loss_fn,
+                           skip_nonfinite=config.train.on_nonfinite == "skip")
   train = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data, replicated),
                                 out_specs=(replicated, replicated)), donate_argnums=0)
   step = functools.partial(eval_step, model=model, teacher_models=teacher_models, loss_fn=loss_fn)
@@ -212,9 +228,14 @@ def evaluate_split(run: Run, params, split: str) -> tuple[dict[str, float], dict
   return results, totals["confusion"]
 
 
-def _mean_metrics(prefix: str, step_metrics: Iterable[dict]) -> dict[str, float]:
+def _epoch_metrics(step_metrics: Iterable[dict]) -> tuple[dict[str, float], np.ndarray]:
+  """train/ means of the losses, accuracy and UAR per head; and each step's nonfinite flag."""
   stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *step_metrics))
-  return {f"{prefix}/{name}": float(np.mean(values)) for name, values in stacked.items()}
+  confusion = {head: values.sum(0) for head, values in stacked.pop("confusion").items()}
+  nonfinite = stacked.pop("nonfinite")
+  results = {f"train/{name}": float(np.mean(values)) for name, values in stacked.items()}
+  results.update(metrics_lib.summarise("train", confusion))
+  return results, nonfinite
 
 
 def _check_saved_config(config: ml_collections.ConfigDict, workdir: str) -> None:
@@ -232,25 +253,43 @@ def _check_saved_config(config: ml_collections.ConfigDict, workdir: str) -> None
           f"{saved.get(section)}, not {current.get(section)}; use another --workdir.")
 
 
-def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str) -> dict[str, float]:
-  """Restores the checkpoint selected on validation, evaluates val and test, writes JSON."""
+def _wait(checkpoint_manager):
+  """The manager, once its asynchronous saves are done (its best step needs them)."""
   checkpoint_manager.wait_until_finished()
-  best = checkpoint_manager.best_step()
+  return checkpoint_manager
+
+
+def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
+                    step: int | None = None,
+                    splits: tuple[str, ...] = ("val", "test")) -> dict[str, float]:
+  """Restores the checkpoint selected on validation (or `step`), evaluates `splits`,
+  writes the metrics to `<workdir>/<filename>` and the confusion matrices beside."""
+  checkpoint_manager.wait_until_finished()
+  best = checkpoint_manager.best_step() if step is None else step
   if best is None:
     raise FileNotFoundError(f"No checkpoint in {checkpoint_manager.directory}; train first.")
+  if best not in checkpoint_manager.all_steps():
+    raise FileNotFoundError(f"No checkpoint of epoch {best} in {checkpoint_manager.directory}; "
+                            f"there are {checkpoint_manager.all_steps()}.")
   state = checkpoints.restore(checkpoint_manager, best, run.init_state())
   results = {"selected_epoch": best}
-  for split in ("val", "test"):
-    split_metrics, confusion = evaluate_split(run, state["params"], split)
+  confusions = {}
+  for split in splits:
+    split_metrics, confusions[split] = evaluate_split(run, state["params"], split)
     results.update(split_metrics)
-  logging.info("Test confusion matrix of the joint head (rows: true class):\n%s",
-               confusion["joint"].astype(int))
+  last = splits[-1]
+  logging.info("%s confusion matrix of the joint head (rows: true class):\n%s", last,
+               confusions[last]["joint"].astype(int))
   if jax.process_index() == 0:
     with open(os.path.join(workdir, filename), "w") as f:
       json.dump(results, f, indent=2, sort_keys=True)
-  print(f"Selected epoch {best} (best {run.config.train.select_metric}).")
+    with open(os.path.join(workdir, filename.replace("metrics", "confusion")), "w") as f:
+      json.dump({split: {head: matrix.astype(int).tolist() for head, matrix in heads.items()}
+                 for split, heads in confusions.items()}, f)
+  chosen = f"best {run.config.train.select_metric}" if step is None else "as asked"
+  print(f"Epoch {best} ({chosen}).")
   for head in run.model.heads:
-    print(f"test/{head}_accuracy = {results[f'test/{head}_accuracy']:.4f}")
+    print(f"{last}/{head}_accuracy = {results[f'{last}/{head}_accuracy']:.4f}")
   return results
 
 
@@ -282,26 +321,40 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                            desc=f"epoch {epoch}/{config.train.num_epochs}", disable=not writes):
       state, batch_metrics = run.train_step(state, run.shard(batch))
       step_metrics.append(batch_metrics)
-    epoch_metrics = _mean_metrics("train", step_metrics)
-    if not np.isfinite(epoch_metrics["train/loss"]):
+    epoch_metrics, nonfinite = _epoch_metrics(step_metrics)
+    if nonfinite.any() and config.train.on_nonfinite == "stop":
+      step = (epoch - 1) * steps_per_epoch + int(np.argmax(nonfinite)) + 1
       raise FloatingPointError(
-          f"The training loss became {epoch_metrics['train/loss']} in epoch {epoch}; the "
-          f"last good checkpoint is epoch {checkpoint_manager.latest_step()} in "
-          f"{checkpoint_manager.directory}. Lower config.optimizer.learning_rate?")
+          f"The training loss or gradients became non-finite at step {step} (epoch {epoch}); "
+          f"the last good checkpoint is epoch {checkpoint_manager.latest_step()} in "
+          f"{checkpoint_manager.directory}. Lower config.optimizer.learning_rate, or set "
+          "config.train.on_nonfinite='skip'.")
+    if nonfinite.any():
+      logging.warning("Epoch %d: skipped %d steps with a non-finite loss.", epoch, nonfinite.sum())
     val_metrics, _ = evaluate_split(run, state["params"], "val")
     epoch_metrics.update(val_metrics)
     checkpoints.save(checkpoint_manager, epoch, state, val_metrics)
     if writes:
       metric_log.write(epoch, epoch_metrics)
+    patience = config.train.early_stopping_patience
+    if patience and epoch - _wait(checkpoint_manager).best_step() >= patience:
+      logging.info("Early stop after epoch %d: %s last improved in epoch %d.", epoch,
+                   config.train.select_metric, checkpoint_manager.best_step())
+      break
   return report_selected(run, checkpoint_manager, workdir, "final_metrics.json")
 
 
-def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-  """Restores the validation-selected checkpoint and writes `<workdir>/eval_metrics.json`."""
+def evaluate(config: ml_collections.ConfigDict, workdir: str, step: int | None = None,
+             splits: tuple[str, ...] = ("val", "test")) -> dict[str, float]:
+  """Restores the validation-selected checkpoint (or that of epoch `step`), evaluates
+  `splits` and writes `<workdir>/eval_metrics.json`."""
   _check_saved_config(config, workdir)
   if not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise FileNotFoundError(f"No checkpoints in {workdir}; train first.")
+  unknown = set(splits) - {"train", "val", "test"}
+  if unknown:
+    raise ValueError(f"Unknown splits {sorted(unknown)}; expected train, val or test.")
   run = build_run(config)
   checkpoint_manager = checkpoints.manager(workdir, config.train.select_metric,
                                            config.train.keep_checkpoints)
-  return report_selected(run, checkpoint_manager, workdir, "eval_metrics.json")
+  return report_selected(run, checkpoint_manager, workdir, "eval_metrics.json", step, splits)

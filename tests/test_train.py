@@ -47,15 +47,52 @@ def test_train_step_lowers_loss_on_a_fixed_batch(run):
   assert losses[-1] < losses[0]
 
 
-def test_train_step_reports_every_loss_term_and_head_accuracy(run):
-  _, step_metrics = run.train_step(run.init_state(), run.shard(_first_train_batch(run)))
+def test_train_step_reports_every_loss_term_and_a_confusion_matrix_per_head(run):
+  batch = _first_train_batch(run)
+  _, step_metrics = run.train_step(run.init_state(), run.shard(batch))
   assert set(step_metrics) == {"loss", "joint_ce", "audio_probe_ce", "image_probe_ce",
-                               "joint_accuracy", "audio_probe_accuracy",
-                               "image_probe_accuracy"}
+                               "confusion", "nonfinite"}
   np.testing.assert_allclose(
       step_metrics["loss"],
       step_metrics["joint_ce"] + step_metrics["audio_probe_ce"] + step_metrics["image_probe_ce"],
       rtol=1e-5)
+  assert set(step_metrics["confusion"]) == {"joint", "audio_probe", "image_probe"}
+  assert step_metrics["confusion"]["joint"].sum() == len(batch["label"])
+  assert step_metrics["nonfinite"] == 0
+
+
+def _diverging(config):
+  config = config.copy_and_resolve_references()
+  config.optimizer.learning_rate = 1e30
+  config.train.num_epochs = 2
+  return config
+
+
+def test_a_nonfinite_loss_stops_naming_the_step_and_checkpoint(config, tmp_path):
+  with pytest.raises(FloatingPointError, match=r"non-finite at step \d+ \(epoch 1\).*"
+                     "last good checkpoint is epoch None"):
+    train.train_and_evaluate(_diverging(config), str(tmp_path))
+
+
+def test_skipping_nonfinite_steps_keeps_the_parameters_finite(config, tmp_path):
+  diverging = _diverging(config)
+  diverging.train.on_nonfinite = "skip"
+  run = train.build_run(diverging)
+  state = run.init_state()
+  for batch in run.train_batches(epoch=1):
+    state, step_metrics = run.train_step(state, run.shard(batch))
+  chex.assert_tree_all_finite(state["params"])
+
+
+def test_early_stopping_ends_when_validation_stops_improving(config, tmp_path):
+  patient = config.copy_and_resolve_references()
+  patient.optimizer.learning_rate = 0.0  # Nothing changes: epoch 1 stays the best.
+  patient.train.early_stopping_patience = 2
+  patient.train.num_epochs = 10
+  final = train.train_and_evaluate(patient, str(tmp_path))
+  with open(tmp_path / "metrics.jsonl") as f:
+    assert [json.loads(line)["epoch"] for line in f] == [1, 2, 3]
+  assert final["selected_epoch"] == 1
 
 
 def test_two_devices_train_to_the_same_parameters_as_one(config, run):
@@ -101,6 +138,19 @@ def test_eval_mode_reproduces_the_training_runs_final_metrics(config, tmp_path):
     assert json.load(f) == final
   for head in ("joint", "audio_probe", "image_probe"):
     assert f"test/{head}_accuracy" in final
+
+
+def test_eval_mode_evaluates_a_named_epoch_on_any_split(config, tmp_path):
+  workdir = str(tmp_path / "run")
+  train.train_and_evaluate(config, workdir)
+  evaluated = train.evaluate(config, workdir, step=3, splits=("train",))
+  assert evaluated["selected_epoch"] == 3
+  assert "train/joint_uar" in evaluated and "test/joint_accuracy" not in evaluated
+  with open(os.path.join(workdir, "eval_confusion.json")) as f:
+    confusion = np.array(json.load(f)["train"]["joint"])
+  assert confusion.sum() == pipeline.num_examples(train.build_run(config).examples["train"])
+  with pytest.raises(FileNotFoundError, match="No checkpoint of epoch 99"):
+    train.evaluate(config, workdir, step=99)
 
 
 def test_eval_mode_rejects_checkpoints_of_another_network(config, tmp_path):
