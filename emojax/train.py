@@ -147,11 +147,18 @@ class Run:
   train_step: Callable
   eval_step: Callable
 
+  @property
+  def steps_per_epoch(self) -> int:
+    return pipeline.num_examples(self.examples["train"]) // self.config.train.batch_size
+
   def shard(self, local_batch: pipeline.Examples) -> pipeline.Examples:
-    """This process's batch -> global arrays split over the 'data' axis."""
+    """This process's batch -> global arrays split over the 'data' axis.
+
+    Provenance (`*_clip` indices) stays on the host: the steps do not read it.
+    """
     sharding = NamedSharding(self.mesh, P("data"))
-    return jax.tree.map(
-        lambda x: jax.make_array_from_process_local_data(sharding, x), local_batch)
+    return {key: jax.make_array_from_process_local_data(sharding, value)
+            for key, value in local_batch.items() if not key.endswith("_clip")}
 
   def train_batches(self, epoch: int):
     return pipeline.train_batches(self.examples["train"], self.config.train.batch_size,
@@ -313,7 +320,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info("Resuming after epoch %d.", start_epoch)
     state = checkpoints.restore(checkpoint_manager, start_epoch, state)
   metric_log = metrics_lib.MetricLog(workdir, start_epoch) if writes else None
-  steps_per_epoch = pipeline.num_examples(run.examples["train"]) // config.train.batch_size
+  steps_per_epoch = run.steps_per_epoch
 
   for epoch in range(start_epoch + 1, config.train.num_epochs + 1):
     step_metrics = []
