@@ -102,6 +102,7 @@ def get_base_config(visual: str = "image") -> ml_collections.ConfigDict:
 
   config.train = ml_collections.ConfigDict()
   config.train.num_epochs = 25
+  config.train.num_steps = 0  # >0: train this many steps instead (the last epoch cut short).
   config.train.batch_size = 16
   config.train.eval_batch_size = 32
   # The checkpoint kept as "best" and evaluated on test is chosen on this.

@@ -6,6 +6,7 @@ on validation) -> evaluate (restore and report, without training).
 """
 import dataclasses
 import functools
+import itertools
 import json
 import os
 from typing import Any, Callable, Iterable
@@ -33,10 +34,10 @@ CONFIG_FILE = "config.json"
 
 
 def create_optimizer(optimizer_config: ml_collections.ConfigDict,
-                     steps_per_epoch: int, num_epochs: int) -> optax.GradientTransformation:
+                     steps_per_epoch: int, total_steps: int) -> optax.GradientTransformation:
   """optax from `config.optimizer`: sgd (with momentum), adam or adamw; weight decay;
-  gradient clipping by global norm; a constant or cosine schedule with linear warm-up."""
-  total_steps = steps_per_epoch * num_epochs
+  gradient clipping by global norm; a constant or cosine schedule (over `total_steps`)
+  with linear warm-up."""
   warmup_steps = int(optimizer_config.warmup_epochs * steps_per_epoch)
   peak = optimizer_config.learning_rate
   if optimizer_config.schedule == "constant":
@@ -135,6 +136,11 @@ def eval_step(params, batch: pipeline.Examples, teacher_params: dict, *, model, 
   return lax.psum({"count": count, "loss_sums": sums, "confusion": confusion}, "data")
 
 
+def _total_steps(train_config: ml_collections.ConfigDict, steps_per_epoch: int) -> int:
+  """train.num_steps if set, else num_epochs whole epochs."""
+  return train_config.num_steps or steps_per_epoch * train_config.num_epochs
+
+
 @dataclasses.dataclass(frozen=True)
 class Run:
   """Everything a run needs, built once from the config."""
@@ -150,6 +156,18 @@ class Run:
   @property
   def steps_per_epoch(self) -> int:
     return pipeline.num_examples(self.examples["train"]) // self.config.train.batch_size
+
+  @property
+  def total_steps(self) -> int:
+    return _total_steps(self.config.train, self.steps_per_epoch)
+
+  @property
+  def num_epochs(self) -> int:
+    return -(-self.total_steps // self.steps_per_epoch)
+
+  def steps_in_epoch(self, epoch: int) -> int:
+    """Whole epochs, except a last one cut short by config.train.num_steps."""
+    return min(self.steps_per_epoch, self.total_steps - (epoch - 1) * self.steps_per_epoch)
 
   def shard(self, local_batch: pipeline.Examples) -> pipeline.Examples:
     """This process's batch -> global arrays split over the 'data' axis.
@@ -198,7 +216,8 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
       raise ValueError(f"The {name} split has no examples; check config.data.")
 
   steps_per_epoch = pipeline.num_examples(examples["train"]) // config.train.batch_size
-  optimizer = create_optimizer(config.optimizer, steps_per_epoch, config.train.num_epochs)
+  optimizer = create_optimizer(config.optimizer, steps_per_epoch,
+                               _total_steps(config.train, steps_per_epoch))
   mesh = jax.sharding.Mesh(np.array(devices), ("data",))
   replicated, data = P(), P("data")
   init = jax.jit(functools.partial(create_train_state, model, optimizer, examples["train"],
@@ -322,10 +341,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   metric_log = metrics_lib.MetricLog(workdir, start_epoch) if writes else None
   steps_per_epoch = run.steps_per_epoch
 
-  for epoch in range(start_epoch + 1, config.train.num_epochs + 1):
+  for epoch in range(start_epoch + 1, run.num_epochs + 1):
     step_metrics = []
-    for batch in tqdm.tqdm(run.train_batches(epoch), total=steps_per_epoch, leave=False,
-                           desc=f"epoch {epoch}/{config.train.num_epochs}", disable=not writes):
+    batches = itertools.islice(run.train_batches(epoch), run.steps_in_epoch(epoch))
+    for batch in tqdm.tqdm(batches, total=run.steps_in_epoch(epoch), leave=False,
+                           desc=f"epoch {epoch}/{run.num_epochs}", disable=not writes):
       state, batch_metrics = run.train_step(state, run.shard(batch))
       step_metrics.append(batch_metrics)
     epoch_metrics, nonfinite = _epoch_metrics(step_metrics)

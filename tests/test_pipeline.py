@@ -33,6 +33,20 @@ def test_class_pairing_always_pairs_equal_labels(sample_clips):
   assert set(sample_clips["actor"][examples["train"]["audio_clip"]]) == {1, 5}
 
 
+def test_class_pairing_uses_every_example_of_the_larger_modality_once(sample_clips):
+  fewer_videos = dict(sample_clips, has_video=sample_clips["has_video"].copy())
+  fewer_videos["has_video"][np.flatnonzero(fewer_videos["has_video"])[::2]] = False
+  assert fewer_videos["has_video"].sum() * 3 < sample_clips["has_audio"].sum()
+  config = _data_config(pairing="class")
+  config.split.fractions = (0.6, 0.2, 0.2)  # Every class keeps images in every split.
+  examples = pipeline.split_examples(fewer_videos, config, ("audio", "image"))
+  audio_clips = np.concatenate([split["audio_clip"] for split in examples.values()])
+  np.testing.assert_array_equal(np.sort(audio_clips), np.flatnonzero(sample_clips["has_audio"]))
+  for split in examples.values():
+    np.testing.assert_array_equal(sample_clips["label"][split["image_clip"]], split["label"])
+    assert fewer_videos["has_video"][split["image_clip"]].all()
+
+
 def test_clip_pairing_takes_audio_and_image_from_one_recording(sample_clips):
   examples = pipeline.split_examples(sample_clips, _data_config(pairing="clip"),
                                      ("audio", "image"))

@@ -160,3 +160,30 @@ def test_eval_mode_rejects_checkpoints_of_another_network(config, tmp_path):
   other.model.embed_dim = 32
   with pytest.raises(ValueError, match="config.model"):
     train.evaluate(other, workdir)
+
+
+def test_the_same_config_and_seed_train_to_the_same_metrics_by_steps(config, run, tmp_path):
+  by_steps = config.copy_and_resolve_references()
+  by_steps.train.num_steps = run.steps_per_epoch + 2  # One epoch and two steps of the next.
+  logs = []
+  for name in ("first", "second"):
+    workdir = tmp_path / name
+    train.train_and_evaluate(by_steps, str(workdir))
+    with open(workdir / "metrics.jsonl") as f:
+      logs.append([json.loads(line) for line in f])
+    manager = checkpoints.manager(str(workdir), "val/joint_accuracy", keep=1)
+    state = checkpoints.restore(manager, manager.latest_step(), run.init_state())
+    assert int(state["step"]) == by_steps.train.num_steps
+  assert [entry["epoch"] for entry in logs[0]] == [1, 2]
+  assert logs[0] == logs[1]
+
+
+def test_a_missing_data_root_or_an_empty_split_fails_before_training(config):
+  missing = config.copy_and_resolve_references()
+  missing.data.roots = ("/no/such/ravdess",)
+  with pytest.raises(FileNotFoundError, match="/no/such/ravdess"):
+    train.build_run(missing)
+  song_only = config.copy_and_resolve_references()
+  song_only.data.vocal_channels = ("song",)  # The sample has speech only.
+  with pytest.raises(ValueError, match="split has no examples|no audio"):
+    train.build_run(song_only)

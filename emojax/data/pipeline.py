@@ -51,8 +51,9 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
 
   A visual example is one image slot of a clip ("image": the study split these,
   not clips) or one clip's action units ("au"). With audio and a visual
-  modality, `clip` pairing takes both from one recording and `class` pairing
-  gives each visual example an audio example of its class from the same split.
+  modality, `clip` pairing takes both from one recording; `class` pairing
+  gives each example of the larger modality a random partner of its class from
+  the other modality in the same split, so that no example goes unused.
 
   Args:
     clips: arrays from `ravdess_tfds.load_clips`.
@@ -89,25 +90,42 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   for i, name in enumerate(splits_lib.SPLITS):
     split = {}
     if visual:
-      clip = visual_clip[visual_parts[i]]
-      split[visual] = (clips["images"][clip, visual_slot[visual_parts[i]]]
-                       if visual == "image" else clips["au"][clip])
-      split[f"{visual}_clip"] = clip.astype(np.int32)
-      split["label"] = labels[clip]
+      visual_examples = visual_parts[i]  # Indices into visual_clip and visual_slot.
     if "audio" in modalities:
       if not visual:
         audio_clip = audio_clips[audio_parts[i]]
-        split["label"] = labels[audio_clip]
       elif by_clip:
-        audio_clip = clip
+        audio_clip = visual_clip[visual_examples]
       else:
-        pool = audio_clips[audio_parts[i]]
-        audio_clip = pool[pairing.pair_by_class(labels[clip], labels[pool],
-                                                data_config.split.seed + i)]
+        visual_examples, audio_clip = _pair_by_class(
+            visual_examples, visual_clip, audio_clips[audio_parts[i]], labels,
+            data_config.split.seed + i)
       split["audio"] = clips["mfcc"][audio_clip]
       split["audio_clip"] = audio_clip.astype(np.int32)
+      split["label"] = labels[audio_clip]
+    if visual:
+      clip = visual_clip[visual_examples]
+      split[visual] = (clips["images"][clip, visual_slot[visual_examples]]
+                       if visual == "image" else clips["au"][clip])
+      split[f"{visual}_clip"] = clip.astype(np.int32)
+      split["label"] = labels[clip]
     examples[name] = split
   return examples
+
+
+def _pair_by_class(visual_examples: np.ndarray, visual_clip: np.ndarray, audio_pool: np.ndarray,
+                   labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """Class pairing driven by the larger modality: each of its examples appears once,
+  each with a random partner of its class from the other, whose examples repeat evenly.
+
+  Returns (visual example indices, audio clip indices), one per paired example.
+  """
+  visual_labels = labels[visual_clip[visual_examples]]
+  if len(audio_pool) > len(visual_examples):
+    partner = pairing.pair_by_class(labels[audio_pool], visual_labels, seed)
+    return visual_examples[partner], audio_pool
+  partner = pairing.pair_by_class(visual_labels, labels[audio_pool], seed)
+  return visual_examples, audio_pool[partner]
 
 
 def num_examples(examples: Examples) -> int:

@@ -29,7 +29,7 @@ def stratified_split(labels: np.ndarray, fractions: Sequence[float],
     bounds = np.round(np.cumsum(fractions)[:-1] * len(members)).astype(int)
     for part, chunk in zip(parts, np.split(members, bounds)):
       part.append(chunk)
-  return [np.sort(np.concatenate(part)) for part in parts]
+  return [np.sort(np.concatenate([np.zeros(0, np.int64), *part])) for part in parts]
 
 
 def load_actor_folds(path: str) -> list[dict[str, list[int]]]:
