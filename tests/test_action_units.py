@@ -7,7 +7,7 @@ from emojax.data import action_units
 def test_bundled_csv_has_35_units_for_every_sample_speech_clip(sample_dir):
   units, skipped = action_units.read_action_units(str(sample_dir / "ravdess_openface_au.csv"))
   assert skipped == []
-  assert len(units) == 120
+  assert len(units) == 180
   values = units["01-01-01-01-01-01-01"]
   assert values.shape == (35,) and values.dtype == np.float32
   np.testing.assert_allclose(values[:3], [0.0, 0.0, 0.93051])

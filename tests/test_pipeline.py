@@ -15,12 +15,12 @@ def _data_config(**overrides):
   return config
 
 
-def test_sample_has_actor_05_with_both_modalities_and_actor_01_audio_only(sample_clips):
-  assert len(sample_clips["clip_id"]) == 120
+def test_sample_has_actor_05_with_both_modalities_and_actors_01_02_audio_only(sample_clips):
+  assert len(sample_clips["clip_id"]) == 180
   both = sample_clips["has_audio"] & sample_clips["has_video"]
   assert set(sample_clips["actor"][both]) == {5} and both.sum() == 60
-  assert set(sample_clips["actor"][~sample_clips["has_video"]]) == {1}
-  assert sample_clips["images"].shape == (120, 3, 64, 128, 3)
+  assert set(sample_clips["actor"][~sample_clips["has_video"]]) == {1, 2}
+  assert sample_clips["images"].shape == (180, 3, 64, 128, 3)
 
 
 def test_class_pairing_always_pairs_equal_labels(sample_clips):
@@ -29,8 +29,8 @@ def test_class_pairing_always_pairs_equal_labels(sample_clips):
   for split in examples.values():
     np.testing.assert_array_equal(sample_clips["label"][split["audio_clip"]], split["label"])
     np.testing.assert_array_equal(sample_clips["label"][split["image_clip"]], split["label"])
-  # The study's pairing draws audio from actor 01 too, not only the image's clip.
-  assert set(sample_clips["actor"][examples["train"]["audio_clip"]]) == {1, 5}
+  # The study's pairing draws audio from the other actors too, not only the image's clip.
+  assert set(sample_clips["actor"][examples["train"]["audio_clip"]]) == {1, 2, 5}
 
 
 def test_class_pairing_uses_every_example_of_the_larger_modality_once(sample_clips):
@@ -64,10 +64,10 @@ def test_seed_split_uses_every_image_example_once(sample_clips):
   assert len(np.unique(images.reshape(len(images), -1), axis=0)) == 180
 
 
-def test_audio_only_examples_cover_both_actors(sample_clips):
+def test_audio_only_examples_cover_every_actor(sample_clips):
   examples = pipeline.split_examples(sample_clips, _data_config(), ("audio",))
   assert set(examples["train"]) == {"audio", "label", "audio_clip"}
-  assert sum(pipeline.num_examples(s) for s in examples.values()) == 120
+  assert sum(pipeline.num_examples(s) for s in examples.values()) == 180
 
 
 def test_unknown_vocal_channel_is_named(sample_clips):
@@ -130,7 +130,7 @@ def test_committed_actor_folds_cover_all_actors_disjointly():
 def test_action_units_pair_by_clip_with_audio(sample_clips):
   examples = pipeline.split_examples(sample_clips, _data_config(pairing="clip"), ("audio", "au"))
   total = sum(pipeline.num_examples(s) for s in examples.values())
-  assert total == 120  # One example per clip, both actors.
+  assert total == 180  # One example per clip, every actor.
   for split in examples.values():
     np.testing.assert_array_equal(split["au_clip"], split["audio_clip"])
     np.testing.assert_array_equal(split["au"], sample_clips["au"][split["au_clip"]])

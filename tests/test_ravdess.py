@@ -85,7 +85,7 @@ def test_scan_gives_actor05_clips_audio_and_face_crop_video(sample_dir):
                                  str(sample_dir / "ravdess_facecrops")])
   actor05 = [clip for clip in clips if clip.name.actor == 5]
   assert skipped == []
-  assert len(clips) == 120
+  assert len(clips) == 180
   assert len(actor05) == 60
   for clip in actor05:
     assert clip.audio_path.endswith(f"03{clip.clip_id[2:]}.flac")
