@@ -71,6 +71,16 @@ def test_a_changed_setting_builds_beside_the_old_one(root, tmp_path):
   assert ravdess_tfds.load_clips(other, images_per_clip=3)["mfcc"].shape == (2, 20, 128)
 
 
+def test_a_file_added_to_a_root_builds_new_records(root, tmp_path, sample_dir):
+  config = _data_config(root, tmp_path)
+  builder, _ = ravdess_tfds.prepare(config)
+  shutil.copy(sample_dir / "ravdess" / "Actor_05" / "03-01-01-01-01-01-05.flac",
+              root / "Actor_05")
+  grown, _ = ravdess_tfds.prepare(config)
+  assert grown.data_dir != builder.data_dir
+  assert len(ravdess_tfds.load_clips(grown, images_per_clip=3)["clip_id"]) == 3
+
+
 def test_a_corrupt_file_is_reported_and_skipped(root, tmp_path):
   bad = root / "Actor_05" / "03-01-01-01-01-01-05.flac"
   bad.write_bytes(b"not audio at all" * 64)

@@ -118,8 +118,22 @@ def feature_config(data_config: ml_collections.ConfigDict) -> features_lib.Featu
   )
 
 
+def _tree_digest(roots: tuple[str, ...], units: str) -> str:
+  """A digest of every file's path and size under the roots, and of the CSV: files
+  added, removed or replaced give new records rather than stale ones."""
+  listing = []
+  for root in roots:
+    for folder, _, names in sorted(os.walk(root)):
+      for name in sorted(names):
+        path = os.path.join(folder, name)
+        listing.append((os.path.relpath(path, root), os.path.getsize(path)))
+  if units:
+    listing.append((units, os.path.getsize(units)))
+  return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:12]
+
+
 def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
-  """The builder config for `data_config`'s roots and feature settings."""
+  """The builder config for `data_config`'s roots, their files and feature settings."""
   roots = tuple(os.path.abspath(os.path.expanduser(r)) for r in data_config.roots)
   for root in roots:
     if not os.path.isdir(root):
@@ -128,7 +142,8 @@ def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
   units = data_config.action_units and os.path.abspath(os.path.expanduser(data_config.action_units))
   if units and not os.path.isfile(units):
     raise FileNotFoundError(f"Action-unit CSV {units!r} (config.data.action_units) does not exist.")
-  setting = {"roots": roots, "action_units": units, **dataclasses.asdict(features)}
+  setting = {"roots": roots, "action_units": units, "files": _tree_digest(roots, units),
+             **dataclasses.asdict(features)}
   digest = hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:12]
   audio, video = features.audio, features.video
   return RavdessConfig(
