@@ -48,6 +48,7 @@ def get_data_config() -> ml_collections.ConfigDict:
   # `actor_folds`: the honest protocol, train/val/test actors from a folds file.
   data.split.folds_file = os.path.join(REPO_ROOT, "configs", "ravdess_actor_folds.json")
   data.split.fold = 0
+  data.split.train_fraction = 1.0  # Keep this fraction of the fold's training actors.
   # `class`: the study's pairing (each image with a random audio clip of its
   # class); `clip`: audio and frames of the same recording.
   data.pairing = "class"

@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
+from configs import common
 from emojax.data import splits
+
+FOLDS_FILE = common.get_data_config().split.folds_file
 
 
 def test_stratified_split_holds_every_example_once():
@@ -41,3 +44,14 @@ def test_low_data_splits_train_on_the_given_share(fractions, train_share):
   assert len(train) == train_share * len(labels)
   assert len(val) == 0.1 * len(labels)
   assert len(np.intersect1d(train, test)) == 0
+
+
+@pytest.mark.parametrize("fraction,expected", [(0.5, [1, 2, 3, 4, 13, 14, 15, 16]),
+                                               (0.25, [1, 2, 3, 4])])
+def test_fewer_train_actors_keeps_as_many_women_as_men(fraction, expected):
+  fold = splits.load_actor_folds(FOLDS_FILE)[1]
+  fewer = splits.fewer_train_actors(fold, fraction)
+  assert fewer["train"] == expected
+  assert fewer["val"] == fold["val"] and fewer["test"] == fold["test"]
+  with pytest.raises(ValueError, match="train_fraction"):
+    splits.fewer_train_actors(fold, 0.0)

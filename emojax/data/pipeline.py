@@ -40,7 +40,8 @@ def _split(labels: np.ndarray, actors: np.ndarray, split_config: ml_collections.
     if not 0 <= split_config.fold < len(folds):
       raise ValueError(f"config.data.split.fold={split_config.fold}, but "
                        f"{split_config.folds_file} has {len(folds)} folds.")
-    return splits_lib.actor_split(actors, folds[split_config.fold])
+    fold = splits_lib.fewer_train_actors(folds[split_config.fold], split_config.train_fraction)
+    return splits_lib.actor_split(actors, fold)
   raise ValueError(f"Unknown config.data.split.protocol {split_config.protocol!r}; "
                    "expected 'seed' or 'actor_folds'.")
 

@@ -58,3 +58,17 @@ def actor_split(actors: np.ndarray, fold: dict[str, list[int]]) -> list[np.ndarr
     One sorted index array per split.
   """
   return [np.flatnonzero(np.isin(actors, fold[name])) for name in SPLITS]
+
+
+def fewer_train_actors(fold: dict[str, list[int]], fraction: float) -> dict[str, list[int]]:
+  """The fold with `fraction` of its training actors, as many women as men.
+
+  RAVDESS actors with odd numbers are male, even female; the first of each in
+  the fold's order are kept. Validation and test actors stay as they are.
+  """
+  if not 0 < fraction <= 1:
+    raise ValueError(f"config.data.split.train_fraction={fraction}: expected a value in (0, 1].")
+  per_sex = max(1, round(fraction * len(fold["train"]) / 2))
+  male = [actor for actor in fold["train"] if actor % 2][:per_sex]
+  female = [actor for actor in fold["train"] if not actor % 2][:per_sex]
+  return {**fold, "train": sorted(male + female)}
