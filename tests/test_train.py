@@ -128,8 +128,12 @@ def test_eval_mode_reproduces_the_training_runs_final_metrics(config, tmp_path):
   workdir = str(tmp_path / "run")
   final = train.train_and_evaluate(config, workdir)
   with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    epochs = [json.loads(line)["epoch"] for line in f]
-  assert epochs == [1, 2, 3]
+    logged = [json.loads(line) for line in f]
+  assert [entry["epoch"] for entry in logged] == [1, 2, 3]
+  for split in ("train", "val", "test"):
+    assert {f"{split}/joint_accuracy", f"{split}/image_probe_uar"} <= logged[0].keys()
+  selected = logged[final["selected_epoch"] - 1]
+  assert selected["test/joint_accuracy"] == pytest.approx(final["test/joint_accuracy"])
   assert any(f.startswith("events.out.tfevents") for f in os.listdir(f"{workdir}/tensorboard"))
   assert final["selected_epoch"] in (1, 2, 3)
   evaluated = train.evaluate(config, workdir)
