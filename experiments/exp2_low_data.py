@@ -1,0 +1,74 @@
+r"""Experiment 2 of the study: architectures 1, 3 and 4 trained on less data, on the
+study's protocol (`seed`) with the hyperparameters of experiment 1.
+
+The study split 50/50 and 25/75 (no validation); here 0.5/0.1/0.4 and 0.25/0.1/0.65,
+so that a validation set still chooses the epoch. The 80% column is experiment 1's
+runs (trained here if missing).
+
+  python -m experiments.exp2_low_data --visual=image
+  python -m experiments.exp2_low_data --quick
+
+Writes results/exp2_<visual>.{md,json} and figures/exp2_<visual>_test_accuracy.png.
+"""
+import time
+
+from absl import app
+from absl import flags
+
+from experiments import common
+
+_VISUAL = flags.DEFINE_enum("visual", "image", ["image", "au"], "The visual modality.")
+
+TRAIN_SHARES = {0.8: (0.8, 0.1, 0.1), 0.5: (0.5, 0.1, 0.4), 0.25: (0.25, 0.1, 0.65)}
+STUDY_TEST_ACCURACY = {  # Train share -> network -> %; 0.8 is experiment 1.
+    0.8: {"concat": 90, "concat_equalized": 89, "probe": 91},
+    0.5: {"concat": 84, "concat_equalized": 85, "probe": 86},
+    0.25: {"concat": 73, "concat_equalized": 78, "probe": 80},
+}
+
+
+def main(argv):
+  del argv
+  start = time.time()
+  visual = _VISUAL.value
+  name = f"exp2_{visual}"
+  results, numbers = {}, {}
+  for share, fractions in TRAIN_SHARES.items():
+    tag = f"seed_{visual}" if share == 0.8 else f"seed_{visual}_train{share}"
+    runs = common.network_runs(
+        common.LOW_DATA_NETWORKS, visual, {"data.split.fractions": fractions}, tag)
+    for key, result in runs.items():
+      results[f"{key}@{share}"] = result
+      if result:
+        numbers.setdefault(key, {})[str(share)] = {
+            "test_accuracy": result.final["test/joint_accuracy"],
+            "test_uar": result.final["test/joint_uar"],
+            "selected_epoch": result.final["selected_epoch"],
+            "study_test_accuracy": STUDY_TEST_ACCURACY[share][key] / 100}
+
+  header = ["network"] + [f"{int(100 * share)}% train (study)" for share in TRAIN_SHARES]
+  rows = []
+  for network in common.LOW_DATA_NETWORKS:
+    cells = []
+    for share in TRAIN_SHARES:
+      measured = numbers.get(network.config, {}).get(str(share))
+      study = STUDY_TEST_ACCURACY[share][network.config]
+      cells.append(f"{common.percent(measured['test_accuracy'])} ({study})" if measured
+                   else f"failed ({study})")
+    rows.append([network.label, *cells])
+  markdown = (f"Experiment 2, the study's protocol (`seed`), visual = {visual}: test accuracy "
+              "(%) of the joint head with less training data; the study's in brackets.\n\n"
+              + common.markdown_table(header, rows))
+  common.write_report(name, markdown, {"visual": visual, "networks": numbers,
+                                       "wall_seconds": time.time() - start})
+  shares = sorted(TRAIN_SHARES)
+  complete = {key: [by_share[str(s)]["test_accuracy"] for s in shares]
+              for key, by_share in numbers.items() if len(by_share) == len(shares)}
+  common.plot_curves(common.results_path("figures", f"{name}_test_accuracy.png"), complete,
+                     f"Experiment 2 ({visual}): less training data", ylabel="test accuracy",
+                     xlabel="share of the data used for training", x=shares)
+  return common.exit_code(results)
+
+
+if __name__ == "__main__":
+  app.run(main)
