@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from emojax.models import conv
+from emojax.models import initializers
 
 
 class Conv3x3(nn.Module):
@@ -22,7 +23,7 @@ class Conv3x3(nn.Module):
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-    kernel = self.param("kernel", nn.initializers.lecun_normal(),
+    kernel = self.param("kernel", initializers.lecun_normal,
                         (3, 3, x.shape[-1], self.features))
     bias = self.param("bias", nn.initializers.zeros, (self.features,))
     impl = self.impl
