@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Regenerates results/ (the README's tables and figures): every experiment in
+# turn, each skipping the runs it finished before. Pass --data_dir=... for
+# another copy of the data (default ../shared/data), or --quick for the sample.
+set -euo pipefail
+for visual in image au; do
+  python -m experiments.exp1_architectures --visual="$visual" "$@"
+done
+python -m experiments.exp2_low_data --visual=image "$@"
+python -m experiments.exp3_probe_curves --visual=image "$@"
+python -m experiments.exp4_actor_folds "$@"
+python -m experiments.exp5_actor_folds_low_data "$@"
