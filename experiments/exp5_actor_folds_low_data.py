@@ -3,7 +3,7 @@ trained on 50% and 25% of each fold's training actors (as many women as men),
 chosen on the fold's validation actors and tested on its unseen test actors.
 The 100% column is the honest protocol's runs (trained here if missing).
 
-  python -m experiments.exp5_actor_folds_low_data          # folds 0-2
+  python -m experiments.exp5_actor_folds_low_data          # folds 0 and 1
   python -m experiments.exp5_actor_folds_low_data --quick
 
 Writes results/actor_folds_low_data.{md,json} and figures/actor_folds_low_data.png.
