@@ -160,12 +160,15 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def write_report(name: str, markdown: str, numbers: dict[str, Any]) -> None:
-  """results/<name>.md and results/<name>.json."""
+def write_report(name: str, markdown: str, numbers: dict[str, Any],
+                 results: dict[str, RunResult | None]) -> None:
+  """results/<name>.md and results/<name>.json, with the runs' total training time
+  (summed from each run's record, so a rerun that skips them still reports it)."""
+  seconds = sum(result.train_seconds for result in results.values() if result)
   with open(results_path(f"{name}.md"), "w") as f:
     f.write(markdown)
   with open(results_path(f"{name}.json"), "w") as f:
-    json.dump(numbers, f, indent=2, sort_keys=True)
+    json.dump({**numbers, "train_seconds_total": seconds}, f, indent=2, sort_keys=True)
   print(markdown)
   print(f"Wrote {results_path(name + '.md')} and .json")
 

@@ -9,8 +9,6 @@ emotion from the other modality), SGD with momentum, beside the study's numbers.
 Writes results/exp1_<visual>.{md,json} and figures/exp1_<visual>_{curves,confusion}.png;
 finished runs (results/runs/...) are skipped, a killed one resumes.
 """
-import time
-
 from absl import app
 from absl import flags
 
@@ -24,7 +22,6 @@ STUDY_TEST_ACCURACY = {"audio": 72, "{visual}": 85, "concat": 90, "concat_lstm":
 
 def main(argv):
   del argv
-  start = time.time()
   visual = _VISUAL.value
   name = f"exp1_{visual}"
   results = common.network_runs(common.NETWORKS, visual, {}, f"seed_{visual}")
@@ -50,8 +47,7 @@ def main(argv):
   markdown = (f"Experiment 1, the study's protocol (`seed`), visual = {modality}: accuracy "
               "(%) of the joint head, at the epoch selected on validation.\n\n"
               + common.markdown_table(header, rows))
-  common.write_report(name, markdown, {"visual": visual, "networks": numbers,
-                                       "wall_seconds": time.time() - start})
+  common.write_report(name, markdown, {"visual": visual, "networks": numbers}, results)
 
   done = {key: result for key, result in results.items() if result}
   common.plot_curves(common.results_path("figures", f"{name}_curves.png"),

@@ -10,8 +10,6 @@ runs (trained here if missing).
 
 Writes results/exp2_<visual>.{md,json} and figures/exp2_<visual>_test_accuracy.png.
 """
-import time
-
 from absl import app
 from absl import flags
 
@@ -29,7 +27,6 @@ STUDY_TEST_ACCURACY = {  # Train share -> network -> %; 0.8 is experiment 1.
 
 def main(argv):
   del argv
-  start = time.time()
   visual = _VISUAL.value
   name = f"exp2_{visual}"
   results, numbers = {}, {}
@@ -59,8 +56,7 @@ def main(argv):
   markdown = (f"Experiment 2, the study's protocol (`seed`), visual = {visual}: test accuracy "
               "(%) of the joint head with less training data; the study's in brackets.\n\n"
               + common.markdown_table(header, rows))
-  common.write_report(name, markdown, {"visual": visual, "networks": numbers,
-                                       "wall_seconds": time.time() - start})
+  common.write_report(name, markdown, {"visual": visual, "networks": numbers}, results)
   shares = sorted(TRAIN_SHARES)
   complete = {key: [by_share[str(s)]["test_accuracy"] for s in shares]
               for key, by_share in numbers.items() if len(by_share) == len(shares)}

@@ -7,8 +7,6 @@ protocol. Reuses experiment 1's run when it has finished.
 
 Writes results/exp3_<visual>.{md,json} and figures/exp3_<visual>_probe_curves.png.
 """
-import time
-
 from absl import app
 from absl import flags
 
@@ -19,7 +17,6 @@ _VISUAL = flags.DEFINE_enum("visual", "image", ["image", "au"], "The visual moda
 
 def main(argv):
   del argv
-  start = time.time()
   visual = _VISUAL.value
   name = f"exp3_{visual}"
   probe = [n for n in common.NETWORKS if n.config == "probe"]
@@ -35,8 +32,8 @@ def main(argv):
               f"{visual}: validation accuracy (%) per epoch of each head.\n\n"
               + common.markdown_table(["epoch", *heads], rows))
   common.write_report(name, markdown, {"visual": visual, "val_accuracy": curves,
-                                       "selected_epoch": result.final["selected_epoch"],
-                                       "wall_seconds": time.time() - start})
+                                       "selected_epoch": result.final["selected_epoch"]},
+                      results)
   common.plot_curves(common.results_path("figures", f"{name}_probe_curves.png"), curves,
                      f"Probe network ({visual}): validation accuracy per head")
   return common.exit_code(results)

@@ -10,8 +10,6 @@ Writes results/actor_folds.{md,json}: per network and head, test accuracy and
 unweighted average recall (UAR) as mean +- std over folds, with each fold's actors
 and selected epoch; and figures/actor_folds_confusion.png.
 """
-import time
-
 import numpy as np
 from absl import app
 from absl import flags
@@ -72,7 +70,6 @@ def mean_std(summary: dict, key: str) -> str:
 
 def main(argv):
   del argv
-  start = time.time()
   folds = [0] if common.QUICK.value else [int(fold) for fold in FOLDS.value]
   runs = fold_runs(common.NETWORKS, {}, "actor_folds", folds)
   runs.update({"audio_speech_song": fold_runs(
@@ -93,12 +90,12 @@ def main(argv):
               "16 training actors each), audio and action units of the same clip; "
               "mean +- std over folds (%), joint head unless named.\n\n"
               + common.markdown_table(header, rows))
-  common.write_report("actor_folds", markdown, {"networks": summaries, "folds": folds,
-                                                "wall_seconds": time.time() - start})
+  by_fold = {f"{key}/fold{fold}": result for key, results in runs.items()
+             for fold, result in zip(folds, results)}
+  common.write_report("actor_folds", markdown, {"networks": summaries, "folds": folds}, by_fold)
   common.plot_best_confusion(common.results_path("figures", "actor_folds_confusion.png"),
                              {key: results[0] for key, results in runs.items()})
-  return common.exit_code({f"{key}/fold{fold}": result for key, results in runs.items()
-                           for fold, result in zip(folds, results)})
+  return common.exit_code(by_fold)
 
 
 if __name__ == "__main__":

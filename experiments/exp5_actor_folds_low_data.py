@@ -8,8 +8,6 @@ The 100% column is the honest protocol's runs (trained here if missing).
 
 Writes results/actor_folds_low_data.{md,json} and figures/actor_folds_low_data.png.
 """
-import time
-
 from absl import app
 
 from experiments import common
@@ -20,7 +18,6 @@ TRAIN_FRACTIONS = (1.0, 0.5, 0.25)
 
 def main(argv):
   del argv
-  start = time.time()
   folds = ([0] if common.QUICK.value
            else [int(fold) for fold in exp4_actor_folds.FOLDS.value])
   folds_file = common.make_config(common.NETWORKS[0], exp4_actor_folds.VISUAL,
@@ -46,8 +43,7 @@ def main(argv):
               "action units): test accuracy / UAR of the joint head, mean +- std over "
               "folds (%).\n\n" + common.markdown_table(header, rows))
   common.write_report("actor_folds_low_data", markdown,
-                      {"networks": summaries, "folds": folds,
-                       "wall_seconds": time.time() - start})
+                      {"networks": summaries, "folds": folds}, runs)
   fractions = sorted(TRAIN_FRACTIONS)
   common.plot_curves(
       common.results_path("figures", "actor_folds_low_data.png"),
