@@ -9,6 +9,7 @@ import optax
 import pytest
 
 from configs import probe_reference
+from emojax.models import conv
 from emojax.models import encoders
 from emojax.models import fusion
 
@@ -98,17 +99,39 @@ def test_invalid_model_choice_names_its_key(field, value, message):
     fusion.build_model(config)
 
 
-def test_conv3x3_matmul_gradient_equals_xla_convolution():
-  x = jax.random.normal(jax.random.key(0), (2, 6, 10, 3))
+# (x shape, output channels, conv._CHUNK_PIXELS): odd sizes, 1, 3 and 16 input
+# channels, and the kernel gradient's loop over images in 1, 3 and 4 steps.
+CONV_CASES = [((2, 6, 10, 3), 5, 16384), ((3, 5, 7, 1), 4, 35), ((6, 9, 4, 3), 8, 72),
+              ((4, 8, 8, 16), 32, 64)]
+
+
+@pytest.mark.parametrize("shape,features,chunk_pixels", CONV_CASES)
+def test_conv3x3_matmul_gradient_equals_xla_convolution(shape, features, chunk_pixels,
+                                                        monkeypatch):
+  monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
+  x = jax.random.normal(jax.random.key(0), shape)
   outputs, grads = [], []
   for impl in ("xla", "matmul_grad"):
-    layer = encoders.Conv3x3(5, impl)
+    layer = encoders.Conv3x3(features, impl)
     variables = layer.init(jax.random.key(1), x)
     loss = lambda v, x: jnp.sum(jnp.sin(layer.apply(v, x)))
     outputs.append(layer.apply(variables, x))
     grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
   chex.assert_trees_all_close(outputs[0], outputs[1], atol=1e-5)
-  chex.assert_trees_all_close(grads[0], grads[1], atol=1e-5)
+  chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
+
+
+def test_conv3x3_kernel_gradient_is_the_same_inside_shard_map(monkeypatch):
+  # Under shard_map a loop's carry must vary over devices as the data does.
+  monkeypatch.setattr(conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
+  x = jax.random.normal(jax.random.key(0), (4, 8, 6, 3))
+  grad_output = jax.random.normal(jax.random.key(1), (4, 8, 6, 5))
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("data",))
+  per_device = jax.shard_map(
+      lambda x, g: jax.lax.psum(conv.kernel_gradient(x, g), "data"), mesh=mesh,
+      in_specs=(jax.P("data"), jax.P("data")), out_specs=jax.P())
+  chex.assert_trees_all_close(jax.jit(per_device)(x, grad_output),
+                              conv.kernel_gradient(x, grad_output), atol=1e-4)
 
 
 def test_conv3x3_has_the_parameters_of_nn_conv():
@@ -123,6 +146,17 @@ def test_max_pool_2x2_equals_flax_max_pool(shape):
   x = jax.random.normal(jax.random.key(0), shape)
   expected = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
   chex.assert_trees_all_close(encoders.max_pool_2x2(x), expected)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 6, 3), (1, 5, 7, 2)])
+def test_max_pool_2x2_gradient_equals_flax_max_pool_even_with_ties(shape):
+  # Rounded to a few values, so that most windows hold tied maxima (as after a ReLU).
+  x = jnp.round(jax.random.normal(jax.random.key(0), shape))
+  weights = jax.random.normal(jax.random.key(1), encoders.max_pool_2x2(x).shape)
+  flax_pool = lambda x: nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+  ours, expected = (jax.grad(lambda x: jnp.sum(pool(x) * weights))(x)
+                    for pool in (encoders.max_pool_2x2, flax_pool))
+  chex.assert_trees_all_equal(ours, expected)
 
 
 def test_probe_step_loss_trajectory_does_not_depend_on_conv_impl():

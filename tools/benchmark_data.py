@@ -18,6 +18,7 @@ from absl import flags
 from configs import common
 from emojax.data import pipeline
 from emojax.data import ravdess_tfds
+from tools import data_speed
 
 _AUDIO_ROOT = flags.DEFINE_string("audio_root", None, "RAVDESS root with audio files.")
 _VIDEO_ROOT = flags.DEFINE_string("video_root", None, "RAVDESS root with video files.")
@@ -26,24 +27,15 @@ _EPOCHS = flags.DEFINE_integer("epochs", 5, "Epochs of the pipeline to time.")
 flags.mark_flags_as_required(["audio_root", "video_root"])
 
 
-def _featurise(root: str, tfds_dir: str) -> tuple[dict, ravdess_tfds.RavdessFeatures]:
-  config = common.get_data_config()
-  config.roots = (root,)
-  config.action_units = ""
-  config.tfds_dir = tfds_dir
-  builder, report = ravdess_tfds.prepare(config)
-  return report, builder
-
-
 def main(argv):
   del argv
   results = {}
   with tempfile.TemporaryDirectory() as tfds_dir:
     for modality, root in (("audio", _AUDIO_ROOT.value), ("video", _VIDEO_ROOT.value)):
-      report, builder = _featurise(root, tfds_dir)
+      report, builder = data_speed.featurise(root, tfds_dir)
       results[f"{modality}_clips"] = report["clips_written"]
       results[f"{modality}_seconds"] = report["seconds"]
-      results[f"{modality}_clips_per_s"] = round(report["clips_written"] / report["seconds"], 1)
+      results[f"{modality}_clips_per_s"] = report["clips_per_s"]
       if modality == "audio":
         audio_builder = builder
 
@@ -54,12 +46,8 @@ def main(argv):
   data_config = common.get_data_config()
   data_config.vocal_channels = ("speech", "song")
   train = pipeline.split_examples(clips, data_config, ("audio",))["train"]
-  seen = 0
-  start = time.perf_counter()
-  for epoch in range(_EPOCHS.value):
-    for batch in pipeline.train_batches(train, _BATCH_SIZE.value, seed=0, epoch=epoch):
-      seen += len(batch["label"])
-  results["pipeline_examples_per_s"] = round(seen / (time.perf_counter() - start), 1)
+  results["pipeline_examples_per_s"] = data_speed.pipeline_examples_per_s(
+      train, _BATCH_SIZE.value, _EPOCHS.value)
 
   print(f"{'measure':32s} value")
   for key, value in results.items():
