@@ -21,7 +21,7 @@ def test_bad_rows_are_reported_with_their_line(sample_dir, tmp_path):
   path = tmp_path / "au.csv"
   path.write_text("\n".join(lines) + "\n")
   units, skipped = action_units.read_action_units(str(path))
-  assert len(units) == 117
+  assert len(units) == 177
   assert [s.file for s in skipped] == [f"{path}:{line}" for line in (3, 4, 5)]
   assert "RAVDESS name" in skipped[0].reason
 
