@@ -3,19 +3,16 @@ import json
 import os
 import socket
 import subprocess
-import sys
 
 import pytest
+
+from tests import commands
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _command(workdir, tfds_dir):
-  return [sys.executable, "-m", "emojax.main", "--config=configs/probe.py",
-          f"--workdir={workdir}", f"--config.data.tfds_dir={tfds_dir}",
-          "--config.train.num_epochs=2", "--config.model.audio_widths=(4, 8)",
-          "--config.model.image_widths=(4, 8)", "--config.model.embed_dim=16",
-          "--config.model.joint_hidden=(16,)", "--config.model.probe_hidden=(16,)"]
+def _tiny(workdir, tfds_dir):
+  return commands.tiny_probe_training(workdir, tfds_dir, num_epochs=2)
 
 
 def _free_port() -> int:
@@ -33,13 +30,13 @@ def _final_metrics(workdir):
 def test_two_processes_train_to_the_same_metrics_as_one(tmp_path, sample_tfds_dir):
   env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
   one = tmp_path / "one"
-  subprocess.run(_command(one, sample_tfds_dir), cwd=REPO, env=env, check=True,
+  subprocess.run(_tiny(one, sample_tfds_dir), cwd=REPO, env=env, check=True,
                  capture_output=True, timeout=300)
 
   two = tmp_path / "two"
   port = _free_port()
   processes = [
-      subprocess.Popen(_command(two, sample_tfds_dir) + [
+      subprocess.Popen(_tiny(two, sample_tfds_dir) + [
           "--jax_distributed", f"--coordinator_address=localhost:{port}",
           "--num_processes=2", f"--process_id={i}"],
           cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -3,18 +3,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
+
+from tests import commands
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _command(workdir, tfds_dir):
-  return [sys.executable, "-m", "emojax.main", "--config=configs/probe.py",
-          f"--workdir={workdir}", f"--config.data.tfds_dir={tfds_dir}",
-          "--config.train.num_epochs=4", "--config.model.audio_widths=(4, 8)",
-          "--config.model.image_widths=(4, 8)", "--config.model.embed_dim=16",
-          "--config.model.joint_hidden=(16,)", "--config.model.probe_hidden=(16,)"]
+def _tiny(workdir, tfds_dir):
+  return commands.tiny_probe_training(workdir, tfds_dir, num_epochs=4)
 
 
 def _final_metrics(workdir):
@@ -24,10 +21,10 @@ def _final_metrics(workdir):
 
 def test_killed_run_resumes_to_the_same_final_metrics(tmp_path, sample_tfds_dir):
   whole, killed = tmp_path / "whole", tmp_path / "killed"
-  subprocess.run(_command(whole, sample_tfds_dir), cwd=REPO, check=True, capture_output=True,
+  subprocess.run(_tiny(whole, sample_tfds_dir), cwd=REPO, check=True, capture_output=True,
                  timeout=300)
 
-  process = subprocess.Popen(_command(killed, sample_tfds_dir), cwd=REPO,
+  process = subprocess.Popen(_tiny(killed, sample_tfds_dir), cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   deadline = time.time() + 240
   while not (killed / "checkpoints" / "2").exists() and time.time() < deadline:
@@ -36,7 +33,7 @@ def test_killed_run_resumes_to_the_same_final_metrics(tmp_path, sample_tfds_dir)
   process.wait()
   assert not (killed / "final_metrics.json").exists()
 
-  resumed = subprocess.run(_command(killed, sample_tfds_dir), cwd=REPO, capture_output=True,
+  resumed = subprocess.run(_tiny(killed, sample_tfds_dir), cwd=REPO, capture_output=True,
                            text=True, timeout=300)
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert "Resuming after epoch" in resumed.stderr

@@ -1,0 +1,11 @@
+"""Command lines the end-to-end tests run as subprocesses."""
+import sys
+
+
+def tiny_probe_training(workdir, tfds_dir, num_epochs: int) -> list[str]:
+  """`python -m emojax.main` on the probe config with a network small enough for seconds."""
+  return [sys.executable, "-m", "emojax.main", "--config=configs/probe.py",
+          f"--workdir={workdir}", f"--config.data.tfds_dir={tfds_dir}",
+          f"--config.train.num_epochs={num_epochs}", "--config.model.audio_widths=(4, 8)",
+          "--config.model.image_widths=(4, 8)", "--config.model.embed_dim=16",
+          "--config.model.joint_hidden=(16,)", "--config.model.probe_hidden=(16,)"]
