@@ -75,6 +75,7 @@ def get_model_config(visual: str) -> ml_collections.ConfigDict:
   model.probes = False
   model.probe_hidden = (128,)
   model.conv_impl = "auto"  # Kernel gradient as a matmul on CPU; XLA's elsewhere.
+  model.dropout = 0.0  # Training-time rate on the embeddings and the heads' hidden layers.
   return model
 
 
@@ -91,6 +92,13 @@ def get_base_config(visual: str = "image") -> ml_collections.ConfigDict:
   config.loss = ml_collections.ConfigDict()
   config.loss.terms = ml_collections.ConfigDict()  # Term name -> weight (see emojax/losses.py).
   config.loss.label_smoothing = 0.0
+
+  # SpecAugment-style masks on the training MFCCs (emojax/augment.py); 0 masks: off.
+  config.augment = ml_collections.ConfigDict()
+  config.augment.time_masks = 0  # Bands of frames zeroed per clip,
+  config.augment.time_mask_frames = 16  # each up to this many frames wide.
+  config.augment.mfcc_masks = 0  # Bands of coefficients zeroed per clip,
+  config.augment.mfcc_mask_coefficients = 6  # each up to this many wide.
 
   config.optimizer = ml_collections.ConfigDict()
   config.optimizer.name = "sgd"  # "sgd", "adam" or "adamw".

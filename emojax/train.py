@@ -21,6 +21,7 @@ from absl import logging
 from jax import lax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from emojax import augment
 from emojax import checkpoints
 from emojax import losses
 from emojax import metrics as metrics_lib
@@ -74,10 +75,16 @@ def create_train_state(model, optimizer: optax.GradientTransformation,
 
 
 def forward(params, teacher_params: dict, batch: pipeline.Examples, *, model,
-            teacher_models: dict) -> dict:
-  """The model's outputs; with teachers, also their joint logits as
-  outputs["teacher_logits"][modality], through which no gradient flows."""
-  outputs = model.apply({"params": params}, **{m: batch[m] for m in model.modalities})
+            teacher_models: dict, dropout_key: jax.Array | None = None) -> dict:
+  """The model's outputs (in training mode if given a `dropout_key`); with
+  teachers, also their joint logits as outputs["teacher_logits"][modality],
+  through which no gradient flows."""
+  inputs = {m: batch[m] for m in model.modalities}
+  if dropout_key is None:
+    outputs = model.apply({"params": params}, **inputs)
+  else:
+    outputs = model.apply({"params": params}, **inputs, train=True,
+                          rngs={"dropout": dropout_key})
   if teacher_models:
     outputs["teacher_logits"] = {
         m: lax.stop_gradient(teacher.apply({"params": teacher_params[m]}, **{m: batch[m]})
@@ -87,15 +94,25 @@ def forward(params, teacher_params: dict, batch: pipeline.Examples, *, model,
 
 
 def train_step(state: State, batch: pipeline.Examples, teacher_params: dict, *, model,
-               teacher_models, optimizer, loss_fn, skip_nonfinite: bool) -> tuple[State, dict]:
+               teacher_models, optimizer, loss_fn, skip_nonfinite: bool, seed: int,
+               augment_config: ml_collections.ConfigDict) -> tuple[State, dict]:
   """One optimiser step on this device's share of the batch; gradients averaged over 'data'.
 
-  Metrics: the loss and its terms (means), "confusion" {head: [C, C]} (sums)
-  and "nonfinite" (1 if the loss or gradients were not finite; with
-  `skip_nonfinite` the step then leaves the state as it was).
+  Dropout and augmentation (when configured) draw from `seed`, the step and the
+  device's index, so a run repeats exactly. Metrics: the loss and its terms
+  (means), "confusion" {head: [C, C]} (sums) and "nonfinite" (1 if the loss or
+  gradients were not finite; with `skip_nonfinite` the step then leaves the
+  state as it was).
   """
+  step_key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), state["step"]),
+                                lax.axis_index("data"))
+  augment_key, dropout_key = jax.random.split(step_key)
+  batch = augment.augment_batch(batch, augment_key, augment_config)
+  dropout_key = dropout_key if model.dropout else None
+
   def loss_of(params):
-    outputs = forward(params, teacher_params, batch, model=model, teacher_models=teacher_models)
+    outputs = forward(params, teacher_params, batch, model=model, teacher_models=teacher_models,
+                      dropout_key=dropout_key)
     total, terms = loss_fn(outputs, batch, params)
     return total, (terms, outputs)
 
@@ -230,7 +247,8 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
                      "expected 'stop' or 'skip'.")
   step = functools.partial(train_step, model=model, teacher_models=teacher_models,
                            optimizer=optimizer, loss_fn=loss_fn,
-                           skip_nonfinite=config.train.on_nonfinite == "skip")
+                           skip_nonfinite=config.train.on_nonfinite == "skip",
+                           seed=config.seed, augment_config=config.augment)
   train = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data, replicated),
                                 out_specs=(replicated, replicated)), donate_argnums=0)
   step = functools.partial(eval_step, model=model, teacher_models=teacher_models, loss_fn=loss_fn)

@@ -191,3 +191,23 @@ def test_a_missing_data_root_or_an_empty_split_fails_before_training(config):
   song_only.data.vocal_channels = ("song",)  # The sample has speech only.
   with pytest.raises(ValueError, match="split has no examples|no audio"):
     train.build_run(song_only)
+
+
+def test_dropout_and_masks_change_the_step_and_repeat_exactly(config, run):
+  regularised = config.copy_and_resolve_references()
+  regularised.model.dropout = 0.3
+  regularised.augment.update(time_masks=2, mfcc_masks=2)
+  regularised_run = train.build_run(regularised)
+  batch = _first_train_batch(run)
+
+  def losses(each):
+    state, values = each.init_state(), []
+    for _ in range(3):
+      state, step_metrics = each.train_step(state, each.shard(batch))
+      values.append(float(step_metrics["loss"]))
+    return values
+
+  plain, first, second = losses(run), losses(regularised_run), losses(regularised_run)
+  assert first == second  # Keys come from the seed and the step.
+  assert plain[0] != first[0]  # Same parameters, other inputs and activations.
+  assert np.isfinite(first).all()

@@ -15,6 +15,8 @@ the concatenated embeddings, or for a shared classifier the mean of its logits
 over the modalities present); "<modality>" is the shared classifier applied to
 one modality's embedding; "<modality>_probe" a probe MLP on one embedding.
 A missing modality (None) drops the heads that need it, so probes classify alone.
+With `dropout` > 0, training (`train=True`, a "dropout" rng) drops features of
+each embedding and of the heads' hidden layers.
 """
 import dataclasses
 from typing import Sequence
@@ -58,6 +60,7 @@ class FusionNetwork(nn.Module):
   probe_hidden: Sequence[int] = ()
   probes: bool = False
   conv_impl: str = "auto"
+  dropout: float = 0.0  # Rate on the embeddings and the heads' hidden layers, in training.
 
   @property
   def modalities(self) -> tuple[str, ...]:
@@ -87,7 +90,7 @@ class FusionNetwork(nn.Module):
                      f"{self.audio_encoder!r}; expected audio_encoder cnn or lstm.")
 
   @nn.compact
-  def __call__(self, audio=None, image=None, au=None) -> dict:
+  def __call__(self, audio=None, image=None, au=None, train: bool = False) -> dict:
     inputs = {"audio": audio, "image": image, "au": au}
     embeddings = {}
     for modality in self.modalities:
@@ -100,21 +103,26 @@ class FusionNetwork(nn.Module):
       raise ValueError(f"The network reads {self.modalities}; none was given.")
 
     classes = (self.num_classes,)
+    dropped = {m: nn.Dropout(self.dropout, deterministic=not train)(embedding)
+               for m, embedding in embeddings.items()}
     logits = {}
     if self.fusion == "concat" and len(embeddings) == len(self.modalities):
-      joint = jnp.concatenate([embeddings[m] for m in self.modalities], axis=-1)
-      logits["joint"] = heads.MLP((*self.joint_hidden, *classes), name="joint_classifier")(joint)
+      joint = jnp.concatenate([dropped[m] for m in self.modalities], axis=-1)
+      logits["joint"] = heads.MLP((*self.joint_hidden, *classes), self.dropout,
+                                  name="joint_classifier")(joint, train)
     elif self.fusion == "shared":
-      classifier = heads.MLP((*self.shared_hidden, *classes), name="shared_classifier")
-      for modality, embedding in embeddings.items():
-        logits[modality] = classifier(embedding)
+      classifier = heads.MLP((*self.shared_hidden, *classes), self.dropout,
+                             name="shared_classifier")
+      for modality, embedding in dropped.items():
+        logits[modality] = classifier(embedding, train)
       logits["joint"] = jnp.mean(jnp.stack([logits[m] for m in embeddings]), axis=0)
     elif self.fusion not in FUSIONS:
       raise ValueError(f"Unknown config.model.fusion {self.fusion!r}; expected one of {FUSIONS}.")
     if self.probes:
-      for modality, embedding in embeddings.items():
+      for modality, embedding in dropped.items():
         logits[f"{modality}_probe"] = heads.MLP(
-            (*self.probe_hidden, *classes), name=f"{modality}_probe")(embedding)
+            (*self.probe_hidden, *classes), self.dropout, name=f"{modality}_probe")(
+                embedding, train)
     return {"logits": logits, "embeddings": embeddings}
 
 

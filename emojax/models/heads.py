@@ -6,16 +6,19 @@ import jax.numpy as jnp
 
 
 class MLP(nn.Module):
-  """Dense layers with ReLU between them; the last layer is linear.
+  """Dense layers with ReLU (and, in training, dropout) between them; the last
+  layer is linear.
 
   `features` lists the hidden sizes followed by the output size.
   """
   features: Sequence[int]
+  dropout: float = 0.0
 
   @nn.compact
-  def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
     for size in self.features[:-1]:
       x = nn.relu(nn.Dense(size)(x))
+      x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(self.features[-1])(x)
 
 

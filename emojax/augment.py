@@ -1,0 +1,58 @@
+"""Training-time augmentation of the MFCCs, inside the jitted train step.
+
+SpecAugment-style masks (Park et al., 2019): bands of frames and of coefficients
+set to zero, which after per-utterance normalisation is each coefficient's mean,
+so that the audio network cannot lean on any one moment or coefficient of an
+actor's voice. Pure functions of (batch, key); evaluation never calls them.
+"""
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+Batch = dict[str, jnp.ndarray]
+
+
+def keep_outside_bands(key: jax.Array, batch_size: int, length: int, num_bands: int,
+                       max_width: int) -> jnp.ndarray:
+  """A [batch_size, length] bool mask, False inside `num_bands` random bands per row.
+
+  Each band's width is uniform in [0, max_width] (capped at `length`) and its
+  start uniform among the positions where it fits; bands may overlap.
+  """
+  width_key, start_key = jax.random.split(key)
+  widths = jax.random.randint(width_key, (batch_size, num_bands), 0,
+                              min(max_width, length) + 1)
+  room = (length - widths + 1).astype(jnp.float32)
+  starts = jnp.floor(jax.random.uniform(start_key, (batch_size, num_bands)) * room)
+  starts = starts.astype(jnp.int32)
+  positions = jnp.arange(length)
+  inside = ((positions >= starts[..., None]) & (positions < (starts + widths)[..., None]))
+  return ~inside.any(axis=1)
+
+
+def mask_mfcc(mfcc: jnp.ndarray, key: jax.Array,
+              augment_config: ml_collections.ConfigDict) -> jnp.ndarray:
+  """[batch, n_mfcc, frames] MFCCs with random time and coefficient bands zeroed."""
+  batch_size, n_mfcc, frames = mfcc.shape
+  time_key, coefficient_key = jax.random.split(key)
+  keep = jnp.ones((batch_size, n_mfcc, frames), bool)
+  if augment_config.time_masks:
+    keep &= keep_outside_bands(time_key, batch_size, frames, augment_config.time_masks,
+                               augment_config.time_mask_frames)[:, None, :]
+  if augment_config.mfcc_masks:
+    keep &= keep_outside_bands(coefficient_key, batch_size, n_mfcc,
+                               augment_config.mfcc_masks,
+                               augment_config.mfcc_mask_coefficients)[:, :, None]
+  return jnp.where(keep, mfcc, 0).astype(mfcc.dtype)
+
+
+def is_enabled(augment_config: ml_collections.ConfigDict) -> bool:
+  return bool(augment_config.time_masks or augment_config.mfcc_masks)
+
+
+def augment_batch(batch: Batch, key: jax.Array,
+                  augment_config: ml_collections.ConfigDict) -> Batch:
+  """The batch with its audio masked (a batch without audio is returned as it is)."""
+  if "audio" not in batch or not is_enabled(augment_config):
+    return batch
+  return {**batch, "audio": mask_mfcc(batch["audio"], key, augment_config)}
