@@ -4,9 +4,9 @@ r"""Measures the data layer: preprocessing clips/s and tf.data examples/s.
     --video_root=../shared/data/ravdess_facecrops
 
 Featurises every audio clip under --audio_root and every video under
---video_root (separately, into a temporary TFRecord folder, on all cores),
-then reads the records back and times the train pipeline. Prints a table and,
-last, one JSON line.
+--video_root (separately, into a temporary TFRecord folder, on all cores; leave
+--video_root out to time audio alone), then reads the audio records back and
+times the train pipeline. Prints a table and, last, one JSON line.
 """
 import json
 import tempfile
@@ -21,17 +21,21 @@ from emojax.data import ravdess_tfds
 from tools import data_speed
 
 _AUDIO_ROOT = flags.DEFINE_string("audio_root", None, "RAVDESS root with audio files.")
-_VIDEO_ROOT = flags.DEFINE_string("video_root", None, "RAVDESS root with video files.")
+_VIDEO_ROOT = flags.DEFINE_string("video_root", None, "RAVDESS root with video files; "
+                                  "none: audio alone.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Train batch size for the pipeline.")
 _EPOCHS = flags.DEFINE_integer("epochs", 5, "Epochs of the pipeline to time.")
-flags.mark_flags_as_required(["audio_root", "video_root"])
+flags.mark_flag_as_required("audio_root")
 
 
 def main(argv):
   del argv
   results = {}
   with tempfile.TemporaryDirectory() as tfds_dir:
-    for modality, root in (("audio", _AUDIO_ROOT.value), ("video", _VIDEO_ROOT.value)):
+    roots = {"audio": _AUDIO_ROOT.value, "video": _VIDEO_ROOT.value}
+    for modality, root in roots.items():
+      if root is None:
+        continue
       report, builder = data_speed.featurise(root, tfds_dir)
       results[f"{modality}_clips"] = report["clips_written"]
       results[f"{modality}_seconds"] = report["seconds"]
