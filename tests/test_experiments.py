@@ -75,3 +75,17 @@ def test_actor_folds_summary_has_mean_std_actors_and_epochs(tmp_path, sample_tfd
   low_data = _read_json(tmp_path / "quick" / "actor_folds_low_data.json")["networks"]
   assert set(low_data["probe"]) == {"1.0", "0.5", "0.25"}
   assert low_data["probe"]["1.0"] == summary["probe"]  # Reused, not retrained.
+
+
+@pytest.mark.slow
+def test_tuning_chooses_on_validation_and_reports_the_choice_over_folds(tmp_path, sample_tfds_dir):
+  _quick("exp6_tuning", tmp_path, sample_tfds_dir)
+  numbers = _read_json(tmp_path / "quick" / "tuning.json")
+  assert set(numbers["grid"]) == {"audio", "probe"}
+  for key, by_setting in numbers["grid"].items():
+    assert set(by_setting) == set(numbers["settings"])
+    best = max(by_setting, key=lambda setting: by_setting[setting]["val_uar"])
+    assert numbers["tuned"][key]["setting"] == best
+    assert 0 <= numbers["tuned"][key]["test_uar_mean"] <= 1
+  assert numbers["tuned"]["audio"]["target_uar"] == 0.6
+  assert (tmp_path / "quick" / "tuning.md").read_text().count("| 4: probe |") == 5

@@ -1,0 +1,91 @@
+r"""Tuning toward the honest protocol's targets (audio alone: UAR >= 0.60; audio +
+action units: UAR >= 0.70) on validation actors only.
+
+A grid of regularisation (dropout, SpecAugment-style MFCC masks) for the audio
+CNN and the probe network runs on fold 0, every run choosing its epoch on
+validation UAR. Each network's setting with the best validation UAR is then
+trained on every fold and reported on the folds' test actors, which chose
+nothing, as mean +- std.
+
+  python -m experiments.exp6_tuning            # grid on fold 0; the best on folds 0 and 1
+  python -m experiments.exp6_tuning --quick
+
+Writes results/tuning.{md,json}.
+"""
+from absl import app
+
+from experiments import common
+from experiments import exp4_actor_folds
+
+SETTINGS = {
+    "none": {},
+    "dropout 0.5": {"model.dropout": 0.5},
+    "masks": {"augment.time_masks": 2, "augment.mfcc_masks": 2},
+    "dropout 0.5 + masks": {"model.dropout": 0.5, "augment.time_masks": 2,
+                            "augment.mfcc_masks": 2},
+}
+SELECT_ON_UAR = {"train.select_metric": "val/joint_uar"}
+NETWORKS = tuple(n for n in common.NETWORKS if n.config in ("audio", "probe"))
+TARGET_UAR = {"audio": 0.60, "probe": 0.70}
+TUNING_FOLD = 0
+
+
+def slug(setting: str) -> str:
+  return setting.replace(" + ", "_").replace(" ", "")
+
+
+def main(argv):
+  del argv
+  folds = ([0] if common.QUICK.value
+           else [int(fold) for fold in exp4_actor_folds.FOLDS.value])
+  folds_file = common.make_config(NETWORKS[0], exp4_actor_folds.VISUAL, {}).data.split.folds_file
+  runs, grid = {}, {}
+  for setting, overrides in SETTINGS.items():
+    by_network = exp4_actor_folds.fold_runs(
+        NETWORKS, {**SELECT_ON_UAR, **overrides}, f"tuning/{slug(setting)}", [TUNING_FOLD])
+    for key, (result,) in by_network.items():
+      runs[f"{key}/{slug(setting)}/fold{TUNING_FOLD}"] = result
+      if result:
+        grid.setdefault(key, {})[setting] = {
+            "val_uar": result.final["val/joint_uar"],
+            "test_uar": result.final["test/joint_uar"],
+            "selected_epoch": result.final["selected_epoch"]}
+
+  tuned = {}
+  for network in NETWORKS:
+    key = network.config.format(visual=exp4_actor_folds.VISUAL)
+    if key not in grid:
+      continue
+    best = max(grid[key], key=lambda setting: grid[key][setting]["val_uar"])
+    results = exp4_actor_folds.fold_runs(
+        [network], {**SELECT_ON_UAR, **SETTINGS[best]}, f"tuning/{slug(best)}", folds)[key]
+    runs.update({f"{key}/{slug(best)}/fold{fold}": result
+                 for fold, result in zip(folds, results)})
+    tuned[key] = {"setting": best, "target_uar": TARGET_UAR[key],
+                  **exp4_actor_folds.summarise(results, folds, folds_file)}
+
+  labels = {n.config.format(visual=exp4_actor_folds.VISUAL): n.label for n in NETWORKS}
+  grid_rows = [[labels[key], setting, common.percent(values["val_uar"]),
+                common.percent(values["test_uar"]), values["selected_epoch"]]
+               for key, by_setting in grid.items() for setting, values in by_setting.items()]
+  tuned_rows = [[labels[key], summary["setting"],
+                 exp4_actor_folds.mean_std(summary, "test_accuracy"),
+                 exp4_actor_folds.mean_std(summary, "test_uar"),
+                 common.percent(summary["target_uar"])] for key, summary in tuned.items()]
+  markdown = (
+      f"Tuning on fold {TUNING_FOLD}'s validation actors (action units for the probe "
+      "network; epochs chosen on validation UAR): UAR (%) of the joint head.\n\n"
+      + common.markdown_table(["network", "regularisation", "val UAR", "test UAR",
+                               "epoch selected"], grid_rows)
+      + f"\n\nThe best setting on validation, over {len(folds)} folds by actor: test "
+      "accuracy and UAR (%), mean +- std.\n\n"
+      + common.markdown_table(["network", "regularisation", "test accuracy", "test UAR",
+                               "target UAR"], tuned_rows))
+  common.write_report("tuning", markdown,
+                      {"grid": grid, "tuned": tuned, "folds": folds,
+                       "tuning_fold": TUNING_FOLD, "settings": SETTINGS}, runs)
+  return common.exit_code(runs)
+
+
+if __name__ == "__main__":
+  app.run(main)
