@@ -116,6 +116,9 @@ def get_base_config(visual: str = "image") -> ml_collections.ConfigDict:
   config.train.eval_batch_size = 32
   # The checkpoint kept as "best" and evaluated on test is chosen on this.
   config.train.select_metric = "val/joint_accuracy"
+  # Test metrics every epoch, for curves (never used to select); the selected
+  # checkpoint's test metrics are reported either way.
+  config.train.log_test_metrics = True
   config.train.keep_checkpoints = 2
   config.train.early_stopping_patience = 0  # Epochs without a better select_metric; 0: off.
   config.train.on_nonfinite = "stop"  # A NaN/inf loss: "stop" the run, or "skip" the step.

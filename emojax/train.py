@@ -377,9 +377,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     if nonfinite.any():
       logging.warning("Epoch %d: skipped %d steps with a non-finite loss.", epoch, nonfinite.sum())
     val_metrics, _ = evaluate_split(run, state["params"], "val")
-    # Test is logged to draw curves, never read to choose a checkpoint.
-    test_metrics, _ = evaluate_split(run, state["params"], "test")
-    epoch_metrics.update({**val_metrics, **test_metrics})
+    epoch_metrics.update(val_metrics)
+    if config.train.log_test_metrics:
+      # Test is logged to draw curves, never read to choose a checkpoint.
+      epoch_metrics.update(evaluate_split(run, state["params"], "test")[0])
     checkpoints.save(checkpoint_manager, epoch, state, val_metrics)
     if writes:
       metric_log.write(epoch, epoch_metrics)

@@ -79,6 +79,9 @@ def make_config(network: Network, visual: str,
   config = module.get_config(visual) if network.fused else module.get_config()
   config.update_from_flattened_dict({**data_overrides(), **overrides})
   config.train.num_epochs = NUM_EPOCHS.value or DEFAULT_EPOCHS
+  # The tables read the selected checkpoint's test metrics only; a test pass per
+  # epoch would cost most in the low-data splits, whose test sets are largest.
+  config.train.log_test_metrics = False
   if QUICK.value:
     config.train.num_epochs = 1
     config.data.split.folds_file = os.path.join(configs_common.REPO_ROOT, "configs",

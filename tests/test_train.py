@@ -211,3 +211,16 @@ def test_dropout_and_masks_change_the_step_and_repeat_exactly(config, run):
   assert first == second  # Keys come from the seed and the step.
   assert plain[0] != first[0]  # Same parameters, other inputs and activations.
   assert np.isfinite(first).all()
+
+
+def test_without_test_curves_the_selected_checkpoint_is_still_tested(config, tmp_path):
+  quiet = config.copy_and_resolve_references()
+  quiet.train.num_epochs = 1
+  quiet.train.log_test_metrics = False
+  workdir = str(tmp_path / "run")
+  final = train.train_and_evaluate(quiet, workdir)
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    (logged,) = [json.loads(line) for line in f]
+  assert "val/joint_accuracy" in logged
+  assert not [key for key in logged if key.startswith("test/")]
+  assert 0.0 <= final["test/joint_accuracy"] <= 1.0
