@@ -26,6 +26,16 @@ HONEST = {"data.split.protocol": "actor_folds", "data.pairing": "clip"}
 SPEECH_AND_SONG = common.Network("audio CNN, speech + song", "audio", fused=False)
 
 
+def selected_folds() -> list[int]:
+  """--folds, or fold 0 alone with --quick."""
+  return [0] if common.QUICK.value else [int(fold) for fold in FOLDS.value]
+
+
+def folds_file() -> str:
+  """The folds file the runs read (the sample's with --quick)."""
+  return common.make_config(common.NETWORKS[0], VISUAL, {}).data.split.folds_file
+
+
 def fold_runs(networks, overrides: dict, tag: str, folds: list[int]):
   """{network config: [RunResult or None per fold]}."""
   by_network = {}
@@ -38,14 +48,14 @@ def fold_runs(networks, overrides: dict, tag: str, folds: list[int]):
   return by_network
 
 
-def summarise(results: list, folds: list[int], folds_file: str) -> dict:
+def summarise(results: list, folds: list[int]) -> dict:
   """Mean and std over folds of each head's test accuracy and UAR (the joint head's
   at the top level), with the folds' actors and selected epochs."""
   done = [(fold, result) for fold, result in zip(folds, results) if result]
   if not done:
     return {"failed_folds": folds}
   summary = {"folds": [], "failed_folds": [f for f, r in zip(folds, results) if r is None]}
-  all_folds = splits.load_actor_folds(folds_file)
+  all_folds = splits.load_actor_folds(folds_file())
   for fold, result in done:
     summary["folds"].append({"fold": fold, **all_folds[fold],
                              "selected_epoch": result.final["selected_epoch"],
@@ -70,13 +80,12 @@ def mean_std(summary: dict, key: str) -> str:
 
 def main(argv):
   del argv
-  folds = [0] if common.QUICK.value else [int(fold) for fold in FOLDS.value]
+  folds = selected_folds()
   runs = fold_runs(common.NETWORKS, {}, "actor_folds", folds)
   runs.update({"audio_speech_song": fold_runs(
       [SPEECH_AND_SONG], {"data.vocal_channels": ("speech", "song")},
       "actor_folds_speech_song", folds)["audio"]})
-  folds_file = common.make_config(common.NETWORKS[0], VISUAL, {}).data.split.folds_file
-  summaries = {key: summarise(results, folds, folds_file) for key, results in runs.items()}
+  summaries = {key: summarise(results, folds) for key, results in runs.items()}
 
   labels = {n.config.format(visual=VISUAL): n.label for n in common.NETWORKS}
   labels["audio_speech_song"] = SPEECH_AND_SONG.label

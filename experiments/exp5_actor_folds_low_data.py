@@ -18,10 +18,7 @@ TRAIN_FRACTIONS = (1.0, 0.5, 0.25)
 
 def main(argv):
   del argv
-  folds = ([0] if common.QUICK.value
-           else [int(fold) for fold in exp4_actor_folds.FOLDS.value])
-  folds_file = common.make_config(common.NETWORKS[0], exp4_actor_folds.VISUAL,
-                                  {}).data.split.folds_file
+  folds = exp4_actor_folds.selected_folds()
   summaries, runs = {}, {}
   for fraction in TRAIN_FRACTIONS:
     tag = "actor_folds" if fraction == 1.0 else f"actor_folds_train{fraction}"
@@ -29,7 +26,7 @@ def main(argv):
         common.LOW_DATA_NETWORKS, {"data.split.train_fraction": fraction}, tag, folds)
     for key, results in by_network.items():
       summaries.setdefault(key, {})[str(fraction)] = exp4_actor_folds.summarise(
-          results, folds, folds_file)
+          results, folds)
       runs.update({f"{key}@{fraction}/fold{fold}": result
                    for fold, result in zip(folds, results)})
 

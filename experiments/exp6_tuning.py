@@ -17,13 +17,10 @@ from absl import app
 from experiments import common
 from experiments import exp4_actor_folds
 
-SETTINGS = {
-    "none": {},
-    "dropout 0.5": {"model.dropout": 0.5},
-    "masks": {"augment.time_masks": 2, "augment.mfcc_masks": 2},
-    "dropout 0.5 + masks": {"model.dropout": 0.5, "augment.time_masks": 2,
-                            "augment.mfcc_masks": 2},
-}
+DROPOUT = {"model.dropout": 0.5}
+MASKS = {"augment.time_masks": 2, "augment.mfcc_masks": 2}
+SETTINGS = {"none": {}, "dropout 0.5": DROPOUT, "masks": MASKS,
+            "dropout 0.5 + masks": {**DROPOUT, **MASKS}}
 SELECT_ON_UAR = {"train.select_metric": "val/joint_uar"}
 NETWORKS = tuple(n for n in common.NETWORKS if n.config in ("audio", "probe"))
 TARGET_UAR = {"audio": 0.60, "probe": 0.70}
@@ -36,9 +33,7 @@ def slug(setting: str) -> str:
 
 def main(argv):
   del argv
-  folds = ([0] if common.QUICK.value
-           else [int(fold) for fold in exp4_actor_folds.FOLDS.value])
-  folds_file = common.make_config(NETWORKS[0], exp4_actor_folds.VISUAL, {}).data.split.folds_file
+  folds = exp4_actor_folds.selected_folds()
   runs, grid = {}, {}
   for setting, overrides in SETTINGS.items():
     by_network = exp4_actor_folds.fold_runs(
@@ -62,7 +57,7 @@ def main(argv):
     runs.update({f"{key}/{slug(best)}/fold{fold}": result
                  for fold, result in zip(folds, results)})
     tuned[key] = {"setting": best, "target_uar": TARGET_UAR[key],
-                  **exp4_actor_folds.summarise(results, folds, folds_file)}
+                  **exp4_actor_folds.summarise(results, folds)}
 
   labels = {n.config.format(visual=exp4_actor_folds.VISUAL): n.label for n in NETWORKS}
   grid_rows = [[labels[key], setting, common.percent(values["val_uar"]),
