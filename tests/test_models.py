@@ -99,19 +99,22 @@ def test_invalid_model_choice_names_its_key(field, value, message):
     fusion.build_model(config)
 
 
-# (x shape, output channels, conv._CHUNK_PIXELS): odd sizes, 1, 3 and 16 input
-# channels, and the kernel gradient's loop over images in 1, 3 and 4 steps.
+# (x shape, output channels, pixels per loop step): odd sizes, 1, 3, 8 and 16
+# input channels, widening and narrowing, and the loops over images in 1 to 6 steps.
 CONV_CASES = [((2, 6, 10, 3), 5, 16384), ((3, 5, 7, 1), 4, 35), ((6, 9, 4, 3), 8, 72),
-              ((4, 8, 8, 16), 32, 64)]
+              ((4, 8, 8, 16), 32, 64), ((5, 6, 7, 8), 3, 42)]
 
 
+@pytest.mark.parametrize("matmul_min_channels", [1, 32])
 @pytest.mark.parametrize("shape,features,chunk_pixels", CONV_CASES)
-def test_conv3x3_matmul_gradient_equals_xla_convolution(shape, features, chunk_pixels,
-                                                        monkeypatch):
+def test_conv3x3_matmul_equals_xla_convolution(shape, features, chunk_pixels,
+                                               matmul_min_channels, monkeypatch):
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
+  monkeypatch.setattr(conv, "_CONV_CHUNK_PIXELS", chunk_pixels)
+  monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", matmul_min_channels)
   x = jax.random.normal(jax.random.key(0), shape)
   outputs, grads = [], []
-  for impl in ("xla", "matmul_grad"):
+  for impl in ("xla", "matmul"):
     layer = encoders.Conv3x3(features, impl)
     variables = layer.init(jax.random.key(1), x)
     loss = lambda v, x: jnp.sum(jnp.sin(layer.apply(v, x)))
@@ -121,17 +124,21 @@ def test_conv3x3_matmul_gradient_equals_xla_convolution(shape, features, chunk_p
   chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
 
 
-def test_conv3x3_kernel_gradient_is_the_same_inside_shard_map(monkeypatch):
+def test_conv3x3_loops_give_the_same_inside_shard_map(monkeypatch):
   # Under shard_map a loop's carry must vary over devices as the data does.
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
+  monkeypatch.setattr(conv, "_CONV_CHUNK_PIXELS", 48)
+  monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   x = jax.random.normal(jax.random.key(0), (4, 8, 6, 3))
-  grad_output = jax.random.normal(jax.random.key(1), (4, 8, 6, 5))
+  kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 5))
+  grad_output = jax.random.normal(jax.random.key(2), (4, 8, 6, 5))
   mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("data",))
   per_device = jax.shard_map(
-      lambda x, g: jax.lax.psum(conv.kernel_gradient(x, g), "data"), mesh=mesh,
-      in_specs=(jax.P("data"), jax.P("data")), out_specs=jax.P())
-  chex.assert_trees_all_close(jax.jit(per_device)(x, grad_output),
-                              conv.kernel_gradient(x, grad_output), atol=1e-4)
+      lambda x, g: (conv.convolve(x, kernel), jax.lax.psum(conv.kernel_gradient(x, g), "data")),
+      mesh=mesh, in_specs=(jax.P("data"), jax.P("data")), out_specs=(jax.P("data"), jax.P()))
+  chex.assert_trees_all_close(
+      jax.jit(per_device)(x, grad_output),
+      (conv.convolve(x, kernel), conv.kernel_gradient(x, grad_output)), atol=1e-4)
 
 
 def test_conv3x3_has_the_parameters_of_nn_conv():
@@ -161,7 +168,7 @@ def test_max_pool_2x2_gradient_equals_flax_max_pool_even_with_ties(shape):
 
 def test_probe_step_loss_trajectory_does_not_depend_on_conv_impl():
   losses = []
-  for impl in ("xla", "matmul_grad"):
+  for impl in ("xla", "matmul"):
     config = load_config("probe").model
     config.update(audio_widths=(4, 8), image_widths=(4, 8), embed_dim=16, conv_impl=impl)
     model = fusion.build_model(config)

@@ -82,7 +82,7 @@ def train_flops(config: ml_collections.ConfigDict, state: train.State,
   """FLOPs of one train step, from XLA's cost analysis of the compiled step.
 
   Analysed with conv_impl="xla" (the same arithmetic): XLA counts a loop's
-  body once, and the matmul_grad kernel gradient is a loop over images.
+  body once, and the "matmul" convolution is loops over images.
   """
   reference_config = config.copy_and_resolve_references()
   reference_config.model.conv_impl = "xla"
