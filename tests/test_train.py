@@ -108,6 +108,14 @@ def test_two_devices_train_to_the_same_parameters_as_one(config, run):
   chex.assert_trees_all_close(params[0], params[1], atol=1e-5)
 
 
+def test_only_several_devices_reduce_gradients_across_devices(config, run):
+  one_device = train.build_run(config, devices=jax.devices()[:1])
+  batch = _first_train_batch(run)
+  for each, reduces in ((one_device, False), (run, True)):
+    lowered = jax.jit(each.train_step).lower(each.init_state(), each.shard(batch)).as_text()
+    assert ("all_reduce" in lowered) == reduces
+
+
 def test_checkpoint_restore_gives_identical_parameters(run, tmp_path):
   state, _ = run.train_step(run.init_state(), run.shard(_first_train_batch(run)))
   expected = jax.device_get(state)
