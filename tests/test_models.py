@@ -89,9 +89,31 @@ def test_shared_classifier_is_one_set_of_parameters():
   assert not any("classifier" in name for name in variables["params"] if name != "shared_classifier")
 
 
+def test_width_mean_pooling_averages_the_flattened_features_over_the_width():
+  x = jax.random.normal(jax.random.key(1), (2, 40, 128, 1))
+  variables = encoders.ConvEncoder((16, 32)).init(jax.random.key(0), x)
+  flat = encoders.ConvEncoder((16, 32)).apply(variables, x)
+  pooled = encoders.ConvEncoder((16, 32), pooling="width_mean").apply(variables, x)
+  # After the 2x2 max-pool: 20 rows x 64 columns x 32 channels.
+  chex.assert_shape(pooled, (2, 20 * 32))
+  chex.assert_trees_all_close(pooled, flat.reshape(2, 20, 64, 32).mean(2).reshape(2, -1),
+                              atol=1e-6)
+
+
+def test_time_mean_audio_pooling_gives_a_small_audio_embedding():
+  config = load_config("audio").model
+  config.audio_pooling = "time_mean"
+  model = fusion.build_model(config)
+  variables = model.init(jax.random.key(0), audio=inputs()["audio"])
+  outputs = model.apply(variables, audio=inputs()["audio"])
+  chex.assert_shape(outputs["embeddings"]["audio"], (2, 20 * 32))
+  chex.assert_shape(variables["params"]["joint_classifier"]["Dense_0"]["kernel"], (640, 256))
+
+
 @pytest.mark.parametrize("field,value,message", [
     ("fusion", "sum", "config.model.fusion"), ("visual", "video", "config.model.visual"),
-    ("audio_encoder", "gru", "config.model.audio_encoder")])
+    ("audio_encoder", "gru", "config.model.audio_encoder"),
+    ("audio_pooling", "max", "config.model.audio_pooling")])
 def test_invalid_model_choice_names_its_key(field, value, message):
   config = load_config("probe").model
   config[field] = value

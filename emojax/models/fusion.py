@@ -31,6 +31,8 @@ from emojax.models import heads
 
 VISUAL = ("image", "au")
 FUSIONS = ("concat", "shared")
+# config.model.audio_pooling -> ConvEncoder pooling: an MFCC image's width is time.
+AUDIO_POOLINGS = {"flatten": "flatten", "time_mean": "width_mean"}
 
 
 def prepare_audio(mfcc: jnp.ndarray) -> jnp.ndarray:
@@ -51,6 +53,7 @@ class FusionNetwork(nn.Module):
   fusion: str
   num_classes: int
   audio_widths: Sequence[int] = (16, 32)
+  audio_pooling: str = "flatten"  # Or "time_mean": the CNN's features averaged over frames.
   image_widths: Sequence[int] = (16, 32)
   lstm_size: int = 128
   au_widths: Sequence[int] = (64, 64)
@@ -77,8 +80,9 @@ class FusionNetwork(nn.Module):
 
   def _encode(self, modality: str, x: jnp.ndarray) -> jnp.ndarray:
     if modality == "audio" and self.audio_encoder == "cnn":
-      return encoders.ConvEncoder(self.audio_widths, self.conv_impl, name="audio_encoder")(
-          prepare_audio(x))
+      return encoders.ConvEncoder(self.audio_widths, self.conv_impl,
+                                  AUDIO_POOLINGS[self.audio_pooling], name="audio_encoder")(
+                                      prepare_audio(x))
     if modality == "audio" and self.audio_encoder == "lstm":
       return encoders.LSTMEncoder(self.lstm_size, name="audio_encoder")(x.astype(jnp.float32))
     if modality == "image":
@@ -134,6 +138,9 @@ def build_model(model_config: ml_collections.ConfigDict) -> FusionNetwork:
   if model_config.visual not in (*VISUAL, ""):
     raise ValueError(f"Unknown config.model.visual {model_config.visual!r}; "
                      f"expected one of {VISUAL} or ''.")
+  if model_config.get("audio_pooling", "flatten") not in AUDIO_POOLINGS:
+    raise ValueError(f"Unknown config.model.audio_pooling {model_config.audio_pooling!r}; "
+                     f"expected one of {tuple(AUDIO_POOLINGS)}.")
   if model_config.fusion not in FUSIONS:
     raise ValueError(f"Unknown config.model.fusion {model_config.fusion!r}; "
                      f"expected one of {FUSIONS}.")
