@@ -56,6 +56,10 @@ def test_low_data_runs_every_share(tmp_path, sample_tfds_dir):
   numbers = _read_json(tmp_path / "quick" / "exp2_image.json")["networks"]
   assert set(numbers) == {"concat", "concat_equalized", "probe"}
   assert all(set(shares) == {"0.8", "0.5", "0.25"} for shares in numbers.values())
+  only_seed = numbers["probe"]["0.25"]
+  assert [run["seed"] for run in only_seed["seeds"]] == [0]
+  assert only_seed["test_accuracy"] == only_seed["seeds"][0]["accuracy"]
+  assert only_seed["test_accuracy_std"] == 0
 
 
 @pytest.mark.slow
