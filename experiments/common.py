@@ -77,8 +77,8 @@ def make_config(network: Network, visual: str,
   """configs/<network>.py with the data of --data_dir, `overrides` (flat keys) and epochs."""
   module = importlib.import_module(f"configs.{network.config.format(visual=visual)}")
   config = module.get_config(visual) if network.fused else module.get_config()
+  config.train.num_epochs = NUM_EPOCHS.value or DEFAULT_EPOCHS  # Unless `overrides` say.
   config.update_from_flattened_dict({**data_overrides(), **overrides})
-  config.train.num_epochs = NUM_EPOCHS.value or DEFAULT_EPOCHS
   # The tables read the selected checkpoint's test metrics only; a test pass per
   # epoch would cost most in the low-data splits, whose test sets are largest.
   config.train.log_test_metrics = False
