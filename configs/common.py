@@ -23,6 +23,9 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.tfds_dir = os.path.expanduser("~/.cache/emojax/tfds")
   data.num_workers = 0  # Feature extraction processes; 0: one per CPU core.
   data.vocal_channels = ("speech",)
+  # Modalities ("audio", "au") standardised by each actor's own mean and std, test
+  # actors' too (unlabelled): speaker normalisation, transductive. () is the study's.
+  data.standardise_per_actor = ()
 
   data.audio = ml_collections.ConfigDict()
   data.audio.sample_rate = 22050

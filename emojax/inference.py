@@ -200,8 +200,10 @@ class Predictor:
       step: the epoch whose checkpoint to use instead.
     Raises:
       WorkdirError: naming the directory, if it has no config or checkpoint,
-        the checkpoint's parameters do not fit the config's network, or the
-        network reads only action units (which cannot be made from media).
+        the checkpoint's parameters do not fit the config's network, the
+        network reads only action units (which cannot be made from media), or
+        it was trained on audio standardised per actor (one clip has no actor's
+        statistics).
     """
     config = _load_config(workdir)
     try:
@@ -217,6 +219,11 @@ class Predictor:
           f"The network of {workdir} reads {model.modalities} only; facial action units "
           "cannot be extracted from media here (they come from OpenFace), so it cannot "
           "predict on files.")
+    if "audio" in config.data.get("standardise_per_actor", ()):
+      raise WorkdirError(
+          f"The network of {workdir} was trained on MFCCs standardised by each actor's own "
+          "clips (config.data.standardise_per_actor); a clip on its own has no actor "
+          "statistics to standardise it by, so it cannot predict on files.")
     params = _restore_params(workdir, config, step)
     _check_params(workdir, params, model, features)
     return cls(model, params, features)

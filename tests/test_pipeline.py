@@ -158,3 +158,40 @@ def test_two_processes_evaluate_every_example_once(sample_clips):
   seen = np.concatenate([b["index"][b["mask"] == 1] for process in (0, 1)
                          for b in pipeline.eval_batches(examples, 8, process, 2)])
   np.testing.assert_array_equal(np.sort(seen), np.arange(pipeline.num_examples(examples)))
+
+
+def test_standardise_per_actor_centres_and_scales_each_actors_features():
+  actors = np.array([1, 1, 1, 2, 2, 3])
+  present = np.array([True, True, True, True, True, False])
+  values = np.array([[0., 10.], [2., 10.], [4., 10.], [100., -1.], [300., 1.], [7., 7.]])
+  standardised = pipeline.standardise_per_actor(values, actors, present)
+  scale = np.sqrt(8 / 3)  # The std of 0, 2, 4.
+  np.testing.assert_allclose(standardised[:3], [[-2 / scale, 0.], [0., 0.], [2 / scale, 0.]],
+                             rtol=1e-6)  # Constant for actor 1: centred, not divided by 0.
+  np.testing.assert_allclose(standardised[3:5], [[-1., -1.], [1., 1.]])
+  np.testing.assert_array_equal(standardised[5], values[5])  # Not present: left alone.
+
+
+def test_standardise_per_actor_reaches_the_examples_of_every_split(sample_clips):
+  config = _data_config(pairing="clip", standardise_per_actor=("audio", "au"))
+  examples = pipeline.split_examples(sample_clips, config, ("audio", "au"))
+  clip = np.concatenate([split["audio_clip"] for split in examples.values()])
+  audio = np.concatenate([split["audio"] for split in examples.values()])
+  au = np.concatenate([split["au"] for split in examples.values()])
+  actors = sample_clips["actor"][clip]
+  assert set(actors) == {1, 2, 5}
+  for actor in (1, 2, 5):
+    mine = actors == actor
+    np.testing.assert_allclose(au[mine].mean(axis=0), 0, atol=1e-5)
+    au_std = au[mine].std(axis=0)
+    np.testing.assert_allclose(au_std[au_std > 0], 1, rtol=1e-4)  # Constant units stay 0.
+    np.testing.assert_allclose(audio[mine].mean(axis=(0, 2)), 0, atol=1e-4)
+    np.testing.assert_allclose(audio[mine].std(axis=(0, 2)), 1, rtol=1e-3)
+  assert not np.allclose(audio, sample_clips["mfcc"][clip])
+
+
+def test_an_unknown_modality_to_standardise_is_named():
+  config = _data_config(standardise_per_actor=("image",))
+  with pytest.raises(ValueError, match=r"config.data.standardise_per_actor has \['image'\]"):
+    pipeline.split_examples({"vocal_channel": np.ones(1), "label": np.zeros(1),
+                             "actor": np.ones(1)}, config, ("audio",))

@@ -337,6 +337,13 @@ def test_an_action_unit_only_network_is_rejected(tmp_path):
     inference.Predictor.from_workdir(_write_run(tmp_path / "au_only", config))
 
 
+def test_a_network_trained_on_audio_standardised_per_actor_is_rejected(tmp_path):
+  config = _small(probe.get_config())
+  config.data.standardise_per_actor = ("audio",)
+  with pytest.raises(inference.WorkdirError, match="standardised by each actor's own clips"):
+    inference.Predictor.from_workdir(_write_run(tmp_path / "standardised", config))
+
+
 # The command.
 
 def _predict_command(workdir, *inputs, output_format="json"):

@@ -19,6 +19,8 @@ from emojax.data import splits as splits_lib
 VOCAL_CHANNELS = {"speech": 1, "song": 2}
 VISUAL = ("image", "au")  # The visual modalities: face images or action units.
 _HAS = {"image": "has_video", "au": "has_au"}
+# The modalities config.data.standardise_per_actor takes, and their arrays in the clips.
+STANDARDISABLE = {"audio": ("mfcc", "has_audio"), "au": ("au", "has_au")}
 Examples = dict[str, np.ndarray]
 
 
@@ -28,6 +30,36 @@ def _vocal_channel_codes(names: Sequence[str]) -> list[int]:
     raise ValueError(f"config.data.vocal_channels has {sorted(unknown)}; "
                      f"expected some of {sorted(VOCAL_CHANNELS)}.")
   return [VOCAL_CHANNELS[name] for name in names]
+
+
+def standardise_per_actor(values: np.ndarray, actors: np.ndarray,
+                          present: np.ndarray) -> np.ndarray:
+  """Each actor's rows of `values` [N, F, ...] standardised, feature by feature
+  (axis 1), by the mean and std over that actor's present rows (and any axes
+  after the features: an MFCC's frames). Rows not present are left as they are.
+  """
+  standardised = values.astype(np.float32, copy=True)
+  axes = tuple(axis for axis in range(values.ndim) if axis != 1)
+  for actor in np.unique(actors[present]):
+    rows = present & (actors == actor)
+    mean = values[rows].mean(axis=axes, keepdims=True)
+    std = values[rows].std(axis=axes, keepdims=True)
+    # A feature constant for an actor is centred, not divided by 0.
+    standardised[rows] = (values[rows] - mean) / np.where(std > 0, std, 1.0)
+  return standardised
+
+
+def _standardised(clips: dict[str, np.ndarray], modalities: Sequence[str],
+                  wanted: np.ndarray) -> dict[str, np.ndarray]:
+  unknown = set(modalities) - set(STANDARDISABLE)
+  if unknown:
+    raise ValueError(f"config.data.standardise_per_actor has {sorted(unknown)}; "
+                     f"expected some of {sorted(STANDARDISABLE)}.")
+  clips = dict(clips)
+  for modality in modalities:
+    key, has = STANDARDISABLE[modality]
+    clips[key] = standardise_per_actor(clips[key], clips["actor"], wanted & clips[has])
+  return clips
 
 
 def _split(labels: np.ndarray, actors: np.ndarray, split_config: ml_collections.ConfigDict,
@@ -55,10 +87,13 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   modality, `clip` pairing takes both from one recording; `class` pairing
   gives each example of the larger modality a random partner of its class from
   the other modality in the same split, so that no example goes unused.
+  `standardise_per_actor` modalities are standardised by each actor's own
+  clips (of the wanted vocal channels), test actors' included: no labels, but
+  transductive, as speaker normalisation is.
 
   Args:
     clips: arrays from `ravdess_tfds.load_clips`.
-    data_config: `config.data` (vocal_channels, split, pairing).
+    data_config: `config.data` (vocal_channels, standardise_per_actor, split, pairing).
     modalities: the inputs the network reads: "audio" and/or one of VISUAL.
   Returns:
     {"train"|"val"|"test": Examples}.
@@ -72,6 +107,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
     raise ValueError(f"Unknown config.data.pairing {data_config.pairing!r}; "
                      "expected 'class' or 'clip'.")
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
+  clips = _standardised(clips, data_config.standardise_per_actor, wanted)
   labels, actors = clips["label"].astype(np.int32), clips["actor"]
   by_clip = "audio" in modalities and visual and data_config.pairing == "clip"
 
