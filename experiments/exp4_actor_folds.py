@@ -1,6 +1,9 @@
 r"""The honest protocol: experiment 1's networks, k-fold by actor (the validation
 actors of each fold choose the epoch, its test actors are never seen in training),
-audio and action units from the same recording; and audio alone on speech + song.
+audio and action units from the same recording; audio alone on speech + song;
+and four of the networks with each actor's MFCCs and action units standardised
+by that actor's own clips (speaker normalisation: it reads the test actors'
+unlabelled clips too).
 
   python -m experiments.exp4_actor_folds            # folds 0 and 1 of configs/ravdess_actor_folds.json
   python -m experiments.exp4_actor_folds --folds=0,1,2,3,4,5
@@ -24,6 +27,11 @@ FOLDS = flags.DEFINE_list("folds", ["0", "1"], "Folds to run (of the folds file)
 VISUAL = "au"
 HONEST = {"data.split.protocol": "actor_folds", "data.pairing": "clip"}
 SPEECH_AND_SONG = common.Network("audio CNN, speech + song", "audio", fused=False)
+# Per actor instead of per clip: a clip's loudness and pitch relative to its actor's
+# other clips are kept, the actor's own level and timbre removed.
+STANDARDISED = {"data.standardise_per_actor": ("audio", "au"), "data.audio.normalise": False}
+STANDARDISED_NETWORKS = tuple(n for n in common.NETWORKS
+                              if n.config in ("audio", "{visual}", "concat_equalized", "probe"))
 
 
 def selected_folds() -> list[int]:
@@ -85,10 +93,14 @@ def main(argv):
   runs.update({"audio_speech_song": fold_runs(
       [SPEECH_AND_SONG], {"data.vocal_channels": ("speech", "song")},
       "actor_folds_speech_song", folds)["audio"]})
+  runs.update({f"{key}_standardised": results for key, results in fold_runs(
+      STANDARDISED_NETWORKS, STANDARDISED, "actor_folds_standardised", folds).items()})
   summaries = {key: summarise(results, folds) for key, results in runs.items()}
 
   labels = {n.config.format(visual=VISUAL): n.label for n in common.NETWORKS}
   labels["audio_speech_song"] = SPEECH_AND_SONG.label
+  labels.update({f"{n.config.format(visual=VISUAL)}_standardised":
+                 f"{n.label}, standardised per actor" for n in STANDARDISED_NETWORKS})
   rows = [[labels[key], mean_std(s, "test_accuracy"), mean_std(s, "test_uar"),
            mean_std(s, "audio_probe_test_uar"), mean_std(s, f"{VISUAL}_probe_test_uar"),
            " ".join(str(f["selected_epoch"]) for f in s.get("folds", []))]

@@ -2,12 +2,13 @@ r"""Tuning toward the honest protocol's targets (audio alone: UAR >= 0.60; audio
 action units: UAR >= 0.70) on validation actors only.
 
 A grid for the audio CNN and the probe network runs on fold 0, every run
-choosing its epoch on validation UAR: the study's training with and without
-dropout, Adam for 30 epochs, and the audio CNN's features averaged over time
-(config.model.audio_pooling="time_mean") trained 30 epochs with Adam, with and
-without dropout. Each network's setting with the best validation UAR is then trained on
-every fold and reported on the folds' test actors, which chose nothing, as
-mean +- std.
+choosing its epoch on validation UAR, each setting adding one change to the
+last: the study's training; Adam for 30 epochs; the audio CNN's features
+averaged over time (config.model.audio_pooling="time_mean"); dropout 0.3; each
+actor's features standardised by that actor's own clips
+(exp4_actor_folds.STANDARDISED). Each network's setting with the best
+validation UAR is then trained on every fold and reported on the folds' test
+actors, which chose nothing, as mean +- std.
 
   python -m experiments.exp6_tuning            # grid on fold 0; the best on folds 0 and 1
   python -m experiments.exp6_tuning --quick
@@ -19,16 +20,17 @@ from absl import app
 from experiments import common
 from experiments import exp4_actor_folds
 
-DROPOUT = {"model.dropout": 0.5}
 # Averaged over time, the audio embedding is 640-d instead of 40,960-d and slower
 # to fit with SGD at 0.01 (audio CNN, fold 0: 36% validation UAR after 10 epochs
-# and still rising, 22% with dropout 0.5), hence Adam and 30 epochs.
+# and still rising, 22% with dropout 0.5), hence Adam and 30 epochs first.
 ADAM = {"optimizer.name": "adam", "optimizer.learning_rate": 0.001, "train.num_epochs": 30}
 TIME_POOLING = {"model.audio_pooling": "time_mean", **ADAM}
-SETTINGS = {"none": {}, "dropout 0.5": DROPOUT, "Adam + 30 epochs": ADAM,
+SETTINGS = {"none": {}, "Adam + 30 epochs": ADAM,
             "time pooling + Adam + 30 epochs": TIME_POOLING,
             "time pooling + Adam + 30 epochs + dropout 0.3": {**TIME_POOLING,
-                                                              "model.dropout": 0.3}}
+                                                              "model.dropout": 0.3},
+            "time pooling + Adam + 30 epochs + dropout 0.3 + per-actor standardisation": {
+                **TIME_POOLING, "model.dropout": 0.3, **exp4_actor_folds.STANDARDISED}}
 SELECT_ON_UAR = {"train.select_metric": "val/joint_uar"}
 NETWORKS = tuple(n for n in common.NETWORKS if n.config in ("audio", "probe"))
 TARGET_UAR = {"audio": 0.60, "probe": 0.70}

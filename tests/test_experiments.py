@@ -67,7 +67,9 @@ def test_actor_folds_summary_has_mean_std_actors_and_epochs(tmp_path, sample_tfd
   _quick("exp4_actor_folds", tmp_path, sample_tfds_dir)
   summary = _read_json(tmp_path / "quick" / "actor_folds.json")["networks"]
   assert set(summary) == {"audio", "au", "concat", "concat_lstm", "concat_equalized", "probe",
-                          "joint_loss", "audio_speech_song"}
+                          "joint_loss", "audio_speech_song", "audio_standardised",
+                          "au_standardised", "concat_equalized_standardised",
+                          "probe_standardised"}
   probe = summary["probe"]
   for key in ("test_accuracy_mean", "test_accuracy_std", "test_uar_mean", "test_uar_std",
               "audio_probe_test_uar_mean", "au_probe_test_uar_mean"):
