@@ -25,12 +25,12 @@ from experiments import exp4_actor_folds
 # and still rising, 22% with dropout 0.5), hence Adam and 30 epochs first.
 ADAM = {"optimizer.name": "adam", "optimizer.learning_rate": 0.001, "train.num_epochs": 30}
 TIME_POOLING = {"model.audio_pooling": "time_mean", **ADAM}
+DROPOUT = {**TIME_POOLING, "model.dropout": 0.3}
 SETTINGS = {"none": {}, "Adam + 30 epochs": ADAM,
             "time pooling + Adam + 30 epochs": TIME_POOLING,
-            "time pooling + Adam + 30 epochs + dropout 0.3": {**TIME_POOLING,
-                                                              "model.dropout": 0.3},
+            "time pooling + Adam + 30 epochs + dropout 0.3": DROPOUT,
             "time pooling + Adam + 30 epochs + dropout 0.3 + per-actor standardisation": {
-                **TIME_POOLING, "model.dropout": 0.3, **exp4_actor_folds.STANDARDISED}}
+                **DROPOUT, **exp4_actor_folds.STANDARDISED}}
 SELECT_ON_UAR = {"train.select_metric": "val/joint_uar"}
 NETWORKS = tuple(n for n in common.NETWORKS if n.config in ("audio", "probe"))
 TARGET_UAR = {"audio": 0.60, "probe": 0.70}

@@ -42,21 +42,23 @@ def standardise_per_actor(values: np.ndarray, actors: np.ndarray,
   axes = tuple(axis for axis in range(values.ndim) if axis != 1)
   for actor in np.unique(actors[present]):
     rows = present & (actors == actor)
-    mean = values[rows].mean(axis=axes, keepdims=True)
-    std = values[rows].std(axis=axes, keepdims=True)
+    actor_values = values[rows]
+    mean = actor_values.mean(axis=axes, keepdims=True)
+    std = actor_values.std(axis=axes, keepdims=True)
     # A feature constant for an actor is centred, not divided by 0.
-    standardised[rows] = (values[rows] - mean) / np.where(std > 0, std, 1.0)
+    standardised[rows] = (actor_values - mean) / np.where(std > 0, std, 1.0)
   return standardised
 
 
-def _standardised(clips: dict[str, np.ndarray], modalities: Sequence[str],
-                  wanted: np.ndarray) -> dict[str, np.ndarray]:
-  unknown = set(modalities) - set(STANDARDISABLE)
+def _standardised(clips: dict[str, np.ndarray], to_standardise: Sequence[str],
+                  modalities: Sequence[str], wanted: np.ndarray) -> dict[str, np.ndarray]:
+  """The clips with the network's `to_standardise` modalities standardised per actor."""
+  unknown = set(to_standardise) - set(STANDARDISABLE)
   if unknown:
     raise ValueError(f"config.data.standardise_per_actor has {sorted(unknown)}; "
                      f"expected some of {sorted(STANDARDISABLE)}.")
   clips = dict(clips)
-  for modality in modalities:
+  for modality in set(to_standardise) & set(modalities):  # Not the arrays it never reads.
     key, has = STANDARDISABLE[modality]
     clips[key] = standardise_per_actor(clips[key], clips["actor"], wanted & clips[has])
   return clips
@@ -107,7 +109,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
     raise ValueError(f"Unknown config.data.pairing {data_config.pairing!r}; "
                      "expected 'class' or 'clip'.")
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
-  clips = _standardised(clips, data_config.standardise_per_actor, wanted)
+  clips = _standardised(clips, data_config.standardise_per_actor, modalities, wanted)
   labels, actors = clips["label"].astype(np.int32), clips["actor"]
   by_clip = "audio" in modalities and visual and data_config.pairing == "clip"
 
