@@ -132,7 +132,6 @@ CONV_CASES = [((2, 6, 10, 3), 5, 16384), ((3, 5, 7, 1), 4, 35), ((6, 9, 4, 3), 8
 def test_conv3x3_matmul_equals_xla_convolution(shape, features, chunk_pixels,
                                                matmul_min_channels, monkeypatch):
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
-  monkeypatch.setattr(conv, "_CONV_CHUNK_PIXELS", chunk_pixels)
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", matmul_min_channels)
   x = jax.random.normal(jax.random.key(0), shape)
   outputs, grads = [], []
@@ -149,7 +148,6 @@ def test_conv3x3_matmul_equals_xla_convolution(shape, features, chunk_pixels,
 def test_conv3x3_loops_give_the_same_inside_shard_map(monkeypatch):
   # Under shard_map a loop's carry must vary over devices as the data does.
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
-  monkeypatch.setattr(conv, "_CONV_CHUNK_PIXELS", 48)
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   x = jax.random.normal(jax.random.key(0), (4, 8, 6, 3))
   kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 5))
