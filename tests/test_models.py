@@ -12,6 +12,7 @@ from configs import probe_reference
 from emojax.models import conv
 from emojax.models import encoders
 from emojax.models import fusion
+from emojax.models import pooling
 
 # Every network config, with each visual modality it takes.
 NETWORKS = ["audio", "image", "au", "concat", "concat:au", "concat_lstm", "concat_lstm:au",
@@ -145,6 +146,33 @@ def test_conv3x3_matmul_equals_xla_convolution(shape, features, chunk_pixels,
   chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
 
 
+# (x shape, output channels, pixels per loop step): even sizes take the fused
+# loop, odd ones the pool's padding; 1 to 6 loop steps.
+FUSED_CASES = [((2, 6, 10, 3), 5, 16384), ((6, 4, 6, 3), 8, 24), ((4, 8, 8, 16), 32, 64),
+               ((5, 6, 4, 8), 3, 48), ((3, 5, 7, 2), 4, 35)]
+
+
+@pytest.mark.parametrize("shape,features,chunk_pixels", FUSED_CASES)
+def test_conv3x3_relu_max_pool_equals_xla_conv_relu_and_max_pool(shape, features, chunk_pixels,
+                                                                 monkeypatch):
+  monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
+  monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
+  x = jax.random.normal(jax.random.key(0), shape)
+  outputs, grads = [], []
+  for impl in ("xla", "matmul"):
+    layer = encoders.Conv3x3(features, impl, relu_max_pool=True)
+    variables = layer.init(jax.random.key(1), x)
+    # A negative bias, so that many windows are all negative: ties at zero after the ReLU.
+    variables["params"]["bias"] -= 1.0
+    loss = lambda v, x: jnp.sum(jnp.sin(layer.apply(v, x)))
+    outputs.append(layer.apply(variables, x))
+    grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
+  chex.assert_shape(outputs[1], (shape[0], -(-shape[1] // 2), -(-shape[2] // 2), features))
+  assert jnp.mean(outputs[1] == 0) > 0.05
+  chex.assert_trees_all_close(outputs[0], outputs[1], atol=1e-5)
+  chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
+
+
 def test_conv3x3_loops_give_the_same_inside_shard_map(monkeypatch):
   # Under shard_map a loop's carry must vary over devices as the data does.
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
@@ -172,17 +200,17 @@ def test_conv3x3_has_the_parameters_of_nn_conv():
 def test_max_pool_2x2_equals_flax_max_pool(shape):
   x = jax.random.normal(jax.random.key(0), shape)
   expected = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
-  chex.assert_trees_all_close(encoders.max_pool_2x2(x), expected)
+  chex.assert_trees_all_close(pooling.max_pool_2x2(x), expected)
 
 
 @pytest.mark.parametrize("shape", [(2, 8, 6, 3), (1, 5, 7, 2)])
 def test_max_pool_2x2_gradient_equals_flax_max_pool_even_with_ties(shape):
   # Rounded to a few values, so that most windows hold tied maxima (as after a ReLU).
   x = jnp.round(jax.random.normal(jax.random.key(0), shape))
-  weights = jax.random.normal(jax.random.key(1), encoders.max_pool_2x2(x).shape)
+  weights = jax.random.normal(jax.random.key(1), pooling.max_pool_2x2(x).shape)
   flax_pool = lambda x: nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
   ours, expected = (jax.grad(lambda x: jnp.sum(pool(x) * weights))(x)
-                    for pool in (encoders.max_pool_2x2, flax_pool))
+                    for pool in (pooling.max_pool_2x2, flax_pool))
   chex.assert_trees_all_equal(ours, expected)
 
 

@@ -8,6 +8,7 @@ from jax import lax
 
 from emojax.models import conv
 from emojax.models import initializers
+from emojax.models import pooling
 
 
 class Conv3x3(nn.Module):
@@ -16,11 +17,14 @@ class Conv3x3(nn.Module):
   `impl`: "xla" differentiates lax.conv as XLA does; "matmul" uses
   conv.conv3x3, loops of matrix products that use every core (on CPU, a 1.3x
   faster train step for the probe network at 32/64 channels); "auto" picks
-  "matmul" on CPU and "xla" elsewhere.
-  Input [batch, height, width, channels]; output [batch, height, width, features].
+  "matmul" on CPU and "xla" elsewhere. `relu_max_pool`: then a ReLU and a 2x2
+  max-pool, in the same loop as the convolution where conv.fuses_relu_max_pool.
+  Input [batch, height, width, channels]; output [batch, height, width, features]
+  (halved height and width with relu_max_pool).
   """
   features: int
   impl: str = "auto"
+  relu_max_pool: bool = False
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
@@ -34,63 +38,14 @@ class Conv3x3(nn.Module):
       y = lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
     elif impl == "matmul":
+      if self.relu_max_pool and conv.fuses_relu_max_pool(x.shape, self.features):
+        return conv.conv3x3_relu_max_pool(x, kernel, bias)
       y = conv.conv3x3(x, kernel)
     else:
       raise ValueError(f"Unknown config.model.conv_impl {self.impl!r}; "
                        "expected auto, matmul or xla.")
-    return y + bias
-
-
-def _windows(x: jnp.ndarray) -> jnp.ndarray:
-  """[B, H, W, C] (H, W even) -> [B, H/2, 2, W/2, 2, C]: the 2x2 windows."""
-  batch, height, width, channels = x.shape
-  return x.reshape(batch, height // 2, 2, width // 2, 2, channels)
-
-
-def _max_and_first_argmax(x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-  """[B, H, W, C] (H, W even) -> each 2x2 window's maximum [B, H/2, W/2, C], and
-  the position (0-3, row-major) of its first maximum, int8."""
-  windows = _windows(x)
-  corners = [windows[:, :, i, :, j] for i in range(2) for j in range(2)]
-  pooled = jnp.maximum(jnp.maximum(corners[0], corners[1]), jnp.maximum(corners[2], corners[3]))
-  first = jnp.where(corners[0] == pooled, 0,
-                    jnp.where(corners[1] == pooled, 1, jnp.where(corners[2] == pooled, 2, 3)))
-  return pooled, first.astype(jnp.int8)
-
-
-@jax.custom_vjp
-def _max_of_windows(x: jnp.ndarray) -> jnp.ndarray:
-  return _max_and_first_argmax(x)[0]
-
-
-def _max_of_windows_forward(x):
-  # The argmax, not x, is kept: a quarter of the pixels, in int8.
-  return _max_and_first_argmax(x)
-
-
-def _max_of_windows_backward(first, grad_pooled):
-  # Each window's gradient goes to its first maximum, as nn.max_pool's does.
-  positions = jnp.arange(4, dtype=jnp.int8).reshape(1, 1, 2, 1, 2, 1)
-  grad_x = jnp.where(first[:, :, None, :, None, :] == positions,
-                     grad_pooled[:, :, None, :, None, :], 0)
-  batch, half_height, _, half_width, _, channels = grad_x.shape
-  return (grad_x.reshape(batch, 2 * half_height, 2 * half_width, channels),)
-
-
-_max_of_windows.defvjp(_max_of_windows_forward, _max_of_windows_backward)
-
-
-def max_pool_2x2(x: jnp.ndarray) -> jnp.ndarray:
-  """2x2 max-pool, stride 2, SAME padding: [B, H, W, C] -> [B, ceil(H/2), ceil(W/2), C].
-
-  nn.max_pool's values and gradients (a window's gradient goes to its first
-  maximum) without reduce_window: XLA's CPU gradient of that
-  (select_and_scatter) is about 6x slower, and autodiff of a reshape-max
-  (which compares and counts the ties of every window) about 2x.
-  """
-  height, width = x.shape[1:3]
-  x = jnp.pad(x, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), constant_values=-jnp.inf)
-  return _max_of_windows(x)
+    y = y + bias
+    return pooling.max_pool_2x2(nn.relu(y)) if self.relu_max_pool else y
 
 
 POOLINGS = ("flatten", "width_mean")
@@ -112,9 +67,10 @@ class ConvEncoder(nn.Module):
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
     if self.pooling not in POOLINGS:
       raise ValueError(f"Unknown pooling {self.pooling!r}; expected one of {POOLINGS}.")
-    for width in self.widths:
+    *hidden_widths, last_width = self.widths
+    for width in hidden_widths:
       x = nn.relu(Conv3x3(width, self.conv_impl)(x))
-    x = max_pool_2x2(x)
+    x = Conv3x3(last_width, self.conv_impl, relu_max_pool=True)(x)
     if self.pooling == "width_mean":
       x = x.mean(axis=2)
     return x.reshape((x.shape[0], -1))
