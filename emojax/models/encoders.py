@@ -15,8 +15,9 @@ class Conv3x3(nn.Module):
   """3x3 convolution with SAME padding and a bias; the parameters of nn.Conv.
 
   `impl`: "xla" differentiates lax.conv as XLA does; "matmul" uses
-  conv.conv3x3, loops of matrix products that use every core (on CPU, a 1.3x
-  faster train step for the probe network at 32/64 channels); "auto" picks
+  conv.conv3x3, loops of matrix products that use every core (on CPU, a
+  1.1x faster train step for the probe network at 32/64 channels than "xla",
+  BENCHMARKS.md); "auto" picks
   "matmul" on CPU and "xla" elsewhere. `relu_max_pool`: then a ReLU and a 2x2
   max-pool, in the same loop as the convolution where conv.fuses_relu_max_pool.
   Input [batch, height, width, channels]; output [batch, height, width, features]
