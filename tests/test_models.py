@@ -11,8 +11,10 @@ import pytest
 from configs import probe_reference
 from emojax.models import conv
 from emojax.models import encoders
+from emojax.models import fused_conv
 from emojax.models import fusion
 from emojax.models import pooling
+from emojax.models import winograd
 
 # Every network config, with each visual modality it takes.
 NETWORKS = ["audio", "image", "au", "concat", "concat:au", "concat_lstm", "concat_lstm:au",
@@ -155,7 +157,7 @@ FUSED_CASES = [((2, 6, 10, 3), 5, 16384), ((6, 4, 6, 3), 8, 24), ((4, 8, 8, 16),
 @pytest.mark.parametrize("shape,features,chunk_pixels", FUSED_CASES)
 def test_conv3x3_relu_max_pool_equals_xla_conv_relu_and_max_pool(shape, features, chunk_pixels,
                                                                  monkeypatch):
-  monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
+  monkeypatch.setattr(fused_conv, "_CHUNK_PIXELS", chunk_pixels)
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   x = jax.random.normal(jax.random.key(0), shape)
   outputs, grads = [], []
@@ -173,6 +175,35 @@ def test_conv3x3_relu_max_pool_equals_xla_conv_relu_and_max_pool(shape, features
   chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(1, 2, 2, 1), (2, 6, 10, 3), (3, 8, 4, 16)])
+def test_winograd_tiles_give_the_convolution(shape):
+  x = jax.random.normal(jax.random.key(0), shape)
+  kernel = jax.random.normal(jax.random.key(1), (3, 3, shape[-1], 5))
+  tiles = winograd.input_tiles(x)
+  corners = winograd.output_corners(
+      [tile @ u for tile, u in zip(tiles, winograd.kernel_transform(kernel))])
+  batch, height, width, _ = shape
+  # Each tile's row-major corners back in their places: [B, H/2, 2, W/2, 2, C].
+  output = jnp.stack(corners).reshape(2, 2, batch, height // 2, width // 2, 5)
+  output = output.transpose(2, 3, 0, 4, 1, 5).reshape(batch, height, width, 5)
+  expected = jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
+                                          dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  assert len(tiles) == 16 and tiles[0].shape == (batch * height * width // 4, shape[-1])
+  chex.assert_trees_all_close(output, expected, atol=1e-5)
+
+
+def test_winograd_transposes_are_the_linear_transposes():
+  grad_corners = list(jax.random.normal(jax.random.key(0), (4, 6, 3)))
+  products = [jax.ShapeDtypeStruct((6, 3), jnp.float32)] * 16
+  expected, = jax.linear_transpose(winograd.output_corners, products)(grad_corners)
+  chex.assert_trees_all_close(winograd.output_corners_transpose(grad_corners), expected)
+  grad_transformed = jax.random.normal(jax.random.key(1), (16, 2, 3))
+  kernel = jax.ShapeDtypeStruct((3, 3, 2, 3), jnp.float32)
+  expected, = jax.linear_transpose(winograd.kernel_transform, kernel)(grad_transformed)
+  chex.assert_trees_all_close(winograd.kernel_transform_transpose(grad_transformed), expected,
+                              atol=1e-6)
+
+
 def test_conv3x3_loops_give_the_same_inside_shard_map(monkeypatch):
   # Under shard_map a loop's carry must vary over devices as the data does.
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
@@ -187,6 +218,23 @@ def test_conv3x3_loops_give_the_same_inside_shard_map(monkeypatch):
   chex.assert_trees_all_close(
       jax.jit(per_device)(x, grad_output),
       (conv.convolve(x, kernel), conv.kernel_gradient(x, grad_output)), atol=1e-4)
+
+
+def test_fused_conv_relu_max_pool_gives_the_same_gradients_inside_shard_map(monkeypatch):
+  monkeypatch.setattr(fused_conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
+  monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
+  x = jax.random.normal(jax.random.key(0), (4, 8, 6, 3))
+  kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 5))
+  bias = jnp.full((5,), -0.5)
+  loss = lambda x, kernel, bias: jnp.sum(jnp.sin(fused_conv.conv3x3_relu_max_pool(x, kernel, bias)))
+  grads = jax.grad(loss, argnums=(0, 1, 2))
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("data",))
+  # As in train.py: each device's parameter gradients, then their sum.
+  per_device = jax.shard_map(
+      lambda x: (lambda g: (g[0], jax.lax.psum(g[1:], "data")))(grads(x, kernel, bias)),
+      mesh=mesh, in_specs=jax.P("data"), out_specs=(jax.P("data"), jax.P()), check_vma=False)
+  grad_x, (grad_kernel, grad_bias) = jax.jit(per_device)(x)
+  chex.assert_trees_all_close((grad_x, grad_kernel, grad_bias), grads(x, kernel, bias), atol=1e-4)
 
 
 def test_conv3x3_has_the_parameters_of_nn_conv():
@@ -214,7 +262,9 @@ def test_max_pool_2x2_gradient_equals_flax_max_pool_even_with_ties(shape):
   chex.assert_trees_all_equal(ours, expected)
 
 
-def test_probe_step_loss_trajectory_does_not_depend_on_conv_impl():
+def test_probe_step_loss_trajectory_does_not_depend_on_conv_impl(monkeypatch):
+  # Every layer wide enough for the loops of products, the last by Winograd.
+  monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   losses = []
   for impl in ("xla", "matmul"):
     config = load_config("probe").model

@@ -11,15 +11,12 @@ cache instead of making passes over memory:
   side the products are too thin to beat XLA's one thread, so XLA runs those;
 - kernel gradient: products of shifted inputs with the output gradient.
 
-An encoder's last layer, conv + bias + ReLU + 2x2 max-pool, also runs as one
-loop (`conv3x3_relu_max_pool`), so that its full-size output and gradient
-stay in cache too (a 1.1x faster encoder at 32->64 channels).
+An encoder's last layer, with its ReLU and max-pool, runs in fused_conv.py.
 """
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from emojax.models import pooling
 
 # Pixels per step of the loops: one 64x128 image. Fewer cost loop overhead;
 # more spill the shifted copies out of the cache (measured on 2 cores).
@@ -69,7 +66,7 @@ def _thin_chunk_kernel_gradient(x: jnp.ndarray, grad_output: jnp.ndarray) -> jnp
                     for i in range(3)])
 
 
-def _chunk_size(batch: int, pixels: int, chunk_pixels: int) -> int:
+def chunk_size(batch: int, pixels: int, chunk_pixels: int) -> int:
   """The largest divisor of `batch` whose images hold at most `chunk_pixels` pixels (at least 1)."""
   fits = max(1, chunk_pixels // pixels)
   return max(d for d in range(1, min(batch, fits) + 1) if batch % d == 0)
@@ -108,11 +105,12 @@ def _chunk_convolution(channels_in: int, channels_out: int):
   return _shift_inputs_conv if channels_in <= channels_out else _shift_outputs_conv
 
 
-def _uses_matmuls(channels_in: int, channels_out: int) -> bool:
+def uses_matmuls(channels_in: int, channels_out: int) -> bool:
+  """Whether a layer's products are wide enough to beat XLA's convolution."""
   return min(channels_in, channels_out) >= _MATMUL_MIN_CHANNELS
 
 
-def _loop_over_chunks(chunk_fn, chunk: int, num_stacked: int, *arrays):
+def loop_over_chunks(chunk_fn, chunk: int, num_stacked: int, *arrays):
   """chunk_fn over `chunk` images of each of `arrays` at a time, in a loop. Of
   the tuple it returns, the first `num_stacked` are stacked over the batch, the
   rest summed; returns (stacked, sums)."""
@@ -136,18 +134,18 @@ def _loop_over_chunks(chunk_fn, chunk: int, num_stacked: int, *arrays):
 
 
 def _chunk_of(x: jnp.ndarray) -> int:
-  return _chunk_size(x.shape[0], x.shape[1] * x.shape[2], _CHUNK_PIXELS)
+  return chunk_size(x.shape[0], x.shape[1] * x.shape[2], _CHUNK_PIXELS)
 
 
 def convolve(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
   """x [B, H, W, C_in] * kernel [3, 3, C_in, C_out] -> [B, H, W, C_out], SAME
   padding, a few images per step of a loop."""
   channels_in, channels_out = kernel.shape[2:]
-  if not _uses_matmuls(channels_in, channels_out):
+  if not uses_matmuls(channels_in, channels_out):
     return lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
   chunk_conv = _chunk_convolution(channels_in, channels_out)
-  (output,), _ = _loop_over_chunks(lambda x: (chunk_conv(x, kernel),), _chunk_of(x), 1, x)
+  (output,), _ = loop_over_chunks(lambda x: (chunk_conv(x, kernel),), _chunk_of(x), 1, x)
   return output
 
 
@@ -156,12 +154,12 @@ def kernel_gradient(x: jnp.ndarray, grad_output: jnp.ndarray) -> jnp.ndarray:
   the gradient of sum(grad_output * conv3x3(x, kernel)) with respect to the kernel."""
   batch, height, width, channels_in = x.shape
   channels_out = grad_output.shape[-1]
-  if _uses_matmuls(channels_in, channels_out):
+  if uses_matmuls(channels_in, channels_out):
     chunk_gradient, chunk = _chunk_kernel_gradient, _chunk_of(x)
   else:
     chunk_gradient = _thin_chunk_kernel_gradient
-    chunk = _chunk_size(batch, height * width, _THIN_CHUNK_PIXELS)
-  _, (total,) = _loop_over_chunks(lambda x, g: (chunk_gradient(x, g),), chunk, 0, x, grad_output)
+    chunk = chunk_size(batch, height * width, _THIN_CHUNK_PIXELS)
+  _, (total,) = loop_over_chunks(lambda x, g: (chunk_gradient(x, g),), chunk, 0, x, grad_output)
   return total.reshape(3, 3, channels_in, channels_out)
 
 
@@ -187,49 +185,3 @@ def _conv3x3_backward(residuals, grad_output):
 
 
 conv3x3.defvjp(_conv3x3_forward, _conv3x3_backward)
-
-
-def fuses_relu_max_pool(x_shape: tuple[int, ...], channels_out: int) -> bool:
-  """Whether conv3x3_relu_max_pool takes this layer: matrix products on both
-  sides, and an even height and width (no pool padding)."""
-  _, height, width, channels_in = x_shape
-  return _uses_matmuls(channels_in, channels_out) and height % 2 == 0 and width % 2 == 0
-
-
-def _relu_max_pool_forward(x, kernel, bias):
-  """(pooled, first maximum's position), each [B, H/2, W/2, C_out]."""
-  chunk_conv = _chunk_convolution(*kernel.shape[2:])
-  chunk_fn = lambda x: pooling.max_and_first_argmax(jax.nn.relu(chunk_conv(x, kernel) + bias))
-  (pooled, first), _ = _loop_over_chunks(chunk_fn, _chunk_of(x), 2, x)
-  return pooled, first
-
-
-@jax.custom_vjp
-def conv3x3_relu_max_pool(x: jnp.ndarray, kernel: jnp.ndarray, bias: jnp.ndarray) -> jnp.ndarray:
-  """max_pool_2x2(relu(conv3x3(x, kernel) + bias)) for fuses_relu_max_pool's
-  layers: x [B, H, W, C_in] -> [B, H/2, W/2, C_out], a few images per step."""
-  return _relu_max_pool_forward(x, kernel, bias)[0]
-
-
-def _conv3x3_relu_max_pool_forward(x, kernel, bias):
-  pooled, first = _relu_max_pool_forward(x, kernel, bias)
-  return pooled, (x, kernel, pooled, first)
-
-
-def _conv3x3_relu_max_pool_backward(residuals, grad_pooled):
-  x, kernel, pooled, first = residuals
-  flipped = _flipped(kernel)
-  chunk_conv = _chunk_convolution(*flipped.shape[2:])
-
-  def chunk_gradients(x, pooled, first, grad_pooled):
-    # A window's maximum is the ReLU's output there, so pooled > 0 is its mask.
-    grad_output = pooling.first_argmax_gradient(first, jnp.where(pooled > 0, grad_pooled, 0))
-    return (chunk_conv(grad_output, flipped), _chunk_kernel_gradient(x, grad_output),
-            grad_output.sum((0, 1, 2)))
-
-  (grad_x,), (grad_kernel, grad_bias) = _loop_over_chunks(
-      chunk_gradients, _chunk_of(x), 1, x, pooled, first, grad_pooled)
-  return grad_x, grad_kernel.reshape(kernel.shape), grad_bias
-
-
-conv3x3_relu_max_pool.defvjp(_conv3x3_relu_max_pool_forward, _conv3x3_relu_max_pool_backward)

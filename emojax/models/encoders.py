@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from emojax.models import conv
+from emojax.models import fused_conv
 from emojax.models import initializers
 from emojax.models import pooling
 
@@ -19,7 +20,7 @@ class Conv3x3(nn.Module):
   1.1x faster train step for the probe network at 32/64 channels than "xla",
   BENCHMARKS.md); "auto" picks
   "matmul" on CPU and "xla" elsewhere. `relu_max_pool`: then a ReLU and a 2x2
-  max-pool, in the same loop as the convolution where conv.fuses_relu_max_pool.
+  max-pool, in the same loop as the convolution where fused_conv.fuses_relu_max_pool.
   Input [batch, height, width, channels]; output [batch, height, width, features]
   (halved height and width with relu_max_pool).
   """
@@ -39,8 +40,8 @@ class Conv3x3(nn.Module):
       y = lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
                                    dimension_numbers=("NHWC", "HWIO", "NHWC"))
     elif impl == "matmul":
-      if self.relu_max_pool and conv.fuses_relu_max_pool(x.shape, self.features):
-        return conv.conv3x3_relu_max_pool(x, kernel, bias)
+      if self.relu_max_pool and fused_conv.fuses_relu_max_pool(x.shape, self.features):
+        return fused_conv.conv3x3_relu_max_pool(x, kernel, bias)
       y = conv.conv3x3(x, kernel)
     else:
       raise ValueError(f"Unknown config.model.conv_impl {self.impl!r}; "
