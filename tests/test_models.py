@@ -175,6 +175,32 @@ def test_conv3x3_relu_max_pool_equals_xla_conv_relu_and_max_pool(shape, features
   chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape,widths,chunk_pixels", [((2, 6, 10, 3), (6, 5), 16384),
+                                                        ((6, 4, 6, 1), (4, 8), 24),
+                                                        ((3, 8, 8, 3), (8, 16), 64)])
+def test_two_layer_encoder_in_one_loop_equals_xla(shape, widths, chunk_pixels, monkeypatch):
+  monkeypatch.setattr(fused_conv, "_CHUNK_PIXELS", chunk_pixels)
+  monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
+  calls = []
+  stem_loop = fused_conv.stem_conv3x3_relu_max_pool
+  monkeypatch.setattr(fused_conv, "stem_conv3x3_relu_max_pool",
+                      lambda *args: calls.append(args[0].shape) or stem_loop(*args))
+  x = jax.random.normal(jax.random.key(0), shape)
+  variables = encoders.ConvEncoder(widths, "xla").init(jax.random.key(1), x)
+  # Negative biases: many ReLU outputs at zero, and pool windows tied there.
+  variables = jax.tree.map(lambda p: p - 0.5 if p.ndim == 1 else p, variables)
+  outputs, grads = [], []
+  for impl in ("xla", "matmul"):
+    encoder = encoders.ConvEncoder(widths, impl)
+    assert jax.tree.structure(encoder.init(jax.random.key(1), x)) == jax.tree.structure(variables)
+    loss = lambda v, x: jnp.sum(jnp.sin(encoder.apply(v, x)))
+    outputs.append(encoder.apply(variables, x))
+    grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
+  assert calls and jnp.mean(outputs[1] == 0) > 0.05
+  chex.assert_trees_all_close(outputs[0], outputs[1], atol=1e-5)
+  chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
+
+
 @pytest.mark.parametrize("shape", [(1, 2, 2, 1), (2, 6, 10, 3), (3, 8, 4, 16)])
 def test_winograd_tiles_give_the_convolution(shape):
   x = jax.random.normal(jax.random.key(0), shape)
@@ -220,21 +246,26 @@ def test_conv3x3_loops_give_the_same_inside_shard_map(monkeypatch):
       (conv.convolve(x, kernel), conv.kernel_gradient(x, grad_output)), atol=1e-4)
 
 
-def test_fused_conv_relu_max_pool_gives_the_same_gradients_inside_shard_map(monkeypatch):
+@pytest.mark.parametrize("stem", [False, True])
+def test_fused_loops_give_the_same_gradients_inside_shard_map(stem, monkeypatch):
   monkeypatch.setattr(fused_conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   x = jax.random.normal(jax.random.key(0), (4, 8, 6, 3))
-  kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 5))
-  bias = jnp.full((5,), -0.5)
-  loss = lambda x, kernel, bias: jnp.sum(jnp.sin(fused_conv.conv3x3_relu_max_pool(x, kernel, bias)))
-  grads = jax.grad(loss, argnums=(0, 1, 2))
+  keys = jax.random.split(jax.random.key(1), 2)
+  if stem:
+    layers = jax.random.normal(keys[0], (3, 3, 3, 4)), jnp.full((4,), -0.2)
+    layers += jax.random.normal(keys[1], (3, 3, 4, 5)), jnp.full((5,), -0.5)
+    fused = fused_conv.stem_conv3x3_relu_max_pool
+  else:
+    layers = jax.random.normal(keys[0], (3, 3, 3, 5)), jnp.full((5,), -0.5)
+    fused = fused_conv.conv3x3_relu_max_pool
+  grads = jax.grad(lambda x, layers: jnp.sum(jnp.sin(fused(x, *layers))), argnums=(0, 1))
   mesh = jax.sharding.Mesh(np.array(jax.devices()[:2]), ("data",))
   # As in train.py: each device's parameter gradients, then their sum.
   per_device = jax.shard_map(
-      lambda x: (lambda g: (g[0], jax.lax.psum(g[1:], "data")))(grads(x, kernel, bias)),
+      lambda x: (lambda g: (g[0], jax.lax.psum(g[1], "data")))(grads(x, layers)),
       mesh=mesh, in_specs=jax.P("data"), out_specs=(jax.P("data"), jax.P()), check_vma=False)
-  grad_x, (grad_kernel, grad_bias) = jax.jit(per_device)(x)
-  chex.assert_trees_all_close((grad_x, grad_kernel, grad_bias), grads(x, kernel, bias), atol=1e-4)
+  chex.assert_trees_all_close(jax.jit(per_device)(x), grads(x, layers), atol=1e-4)
 
 
 def test_conv3x3_has_the_parameters_of_nn_conv():
