@@ -1,6 +1,8 @@
 """The TFDS builder writes what the feature functions compute, once per setting."""
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -96,3 +98,13 @@ def test_a_missing_root_fails_naming_it(tmp_path):
   config = _data_config(tmp_path / "nowhere", tmp_path)
   with pytest.raises(FileNotFoundError, match="nowhere"):
     ravdess_tfds.prepare(config)
+
+
+def test_feature_workers_run_one_blas_thread_each():
+  # In a fresh process: the limit would slow the rest of the test session.
+  check = ("import threadpoolctl; from emojax.data import features; features.limit_worker_threads();"
+           "import librosa, scipy.fft; print({p['num_threads'] for p in threadpoolctl.threadpool_info()"
+           " if p['user_api'] == 'blas'})")
+  done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True,
+                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert done.stdout.strip() == "{1}"

@@ -99,7 +99,8 @@ not used.
       else:
         # spawn, not fork: the parent has TensorFlow's threads running.
         pool = stack.enter_context(concurrent.futures.ProcessPoolExecutor(
-            num_workers, mp_context=multiprocessing.get_context("spawn")))
+            num_workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=features_lib.limit_worker_threads))
         results = pool.map(features_lib.safe_clip_example, clips,
                            [config.features] * len(clips), chunksize=4)
       for clip, (example, bad_file) in zip(clips, results):
