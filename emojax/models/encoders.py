@@ -18,7 +18,7 @@ class Conv3x3(nn.Module):
   `impl`: "xla" differentiates lax.conv as XLA does; "matmul" uses
   conv.conv3x3, loops of matrix products that use every core, and
   fused_conv's loops (on CPU, the probe network's train step at 32/64
-  channels is about 1.5x faster than with "xla", BENCHMARKS.md); "auto" picks
+  channels is 1.7x faster than with "xla", BENCHMARKS.md); "auto" picks
   "matmul" on CPU and "xla" elsewhere. `relu_max_pool`: then a ReLU and a 2x2
   max-pool, in the same loop as the convolution where fused_conv.fuses_relu_max_pool.
   Input [batch, height, width, channels]; output [batch, height, width, features]
