@@ -102,8 +102,9 @@ def test_a_missing_root_fails_naming_it(tmp_path):
 
 def test_feature_workers_run_one_blas_thread_each():
   # In a fresh process: the limit would slow the rest of the test session.
-  check = ("import threadpoolctl; from emojax.data import features; features.limit_worker_threads();"
-           "import librosa, scipy.fft; print({p['num_threads'] for p in threadpoolctl.threadpool_info()"
+  check = ("import threadpoolctl; from emojax.data import features;"
+           "features.limit_worker_threads(); import librosa, scipy.fft;"
+           "print({p['num_threads'] for p in threadpoolctl.threadpool_info()"
            " if p['user_api'] == 'blas'})")
   done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True,
                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -93,7 +93,6 @@ def _conv3x3_relu_max_pool_backward(residuals, grad_pooled):
 conv3x3_relu_max_pool.defvjp(_conv3x3_relu_max_pool_forward, _conv3x3_relu_max_pool_backward)
 
 
-
 def _patches(x: jnp.ndarray) -> jnp.ndarray:
   """[n, H, W, C] -> [n * H * W, 9C]: each pixel's zero-padded 3x3 neighbourhood,
   ordered as a [3, 3, C, C_out] kernel reshaped to [9C, C_out]."""
@@ -140,8 +139,9 @@ def _stem_conv3x3_relu_max_pool_backward(residuals, grad_pooled):
     grad_x, = patches_transpose(grad_stem @ stem_kernel.reshape(patches.shape[1], -1).T)
     return grad_x, patches.T @ grad_stem, grad_stem.sum(0), grad_transformed, grad_bias
 
-  (grad_x,), (grad_stem_kernel, grad_stem_bias, grad_transformed, grad_bias) = conv.loop_over_chunks(
+  (grad_x,), grad_sums = conv.loop_over_chunks(
       chunk_gradients, _chunk_of(x), 1, x, pooled, first, grad_pooled)
+  grad_stem_kernel, grad_stem_bias, grad_transformed, grad_bias = grad_sums
   return (grad_x, grad_stem_kernel.reshape(stem_kernel.shape), grad_stem_bias,
           winograd.kernel_transform_transpose(grad_transformed), grad_bias)
 

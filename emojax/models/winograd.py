@@ -27,6 +27,11 @@ def _output_rows(m: list) -> list:
   return [m[0] + m[1] + m[2], m[1] - m[2] - m[3]]
 
 
+def _output_rows_transpose(d: list) -> list:
+  """A (4x2), _output_rows' transpose, across 2 rows of gradients."""
+  return [d[0], d[0] + d[1], d[0] - d[1], -d[1]]
+
+
 def kernel_transform(kernel: jnp.ndarray) -> jnp.ndarray:
   """[3, 3, C_in, C_out] -> [16, C_in, C_out], G g G^T per channel pair."""
   g = jnp.asarray(_G, kernel.dtype)
@@ -36,7 +41,8 @@ def kernel_transform(kernel: jnp.ndarray) -> jnp.ndarray:
 def kernel_transform_transpose(grad_transformed: jnp.ndarray) -> jnp.ndarray:
   """kernel_transform's transpose: [16, C_in, C_out] -> [3, 3, C_in, C_out], G^T d G."""
   g = jnp.asarray(_G, grad_transformed.dtype)
-  return jnp.einsum("ai,abco,bj->ijco", g, grad_transformed.reshape(4, 4, *grad_transformed.shape[1:]), g)
+  grad_tiles = grad_transformed.reshape(4, 4, *grad_transformed.shape[1:])
+  return jnp.einsum("ai,abco,bj->ijco", g, grad_tiles, g)
 
 
 def input_tiles(x: jnp.ndarray) -> list[jnp.ndarray]:
@@ -55,10 +61,6 @@ def output_corners(products: list[jnp.ndarray]) -> list[jnp.ndarray]:
   columns = [_output_rows([products[4 * a + b] for a in range(4)]) for b in range(4)]
   return [corner for i in range(2) for corner in _output_rows([column[i] for column in columns])]
 
-
-def _output_rows_transpose(d: list) -> list:
-  """A (4x2), _output_rows' transpose, across 2 rows of gradients."""
-  return [d[0], d[0] + d[1], d[0] - d[1], -d[1]]
 
 
 def output_corners_transpose(grad_corners: list[jnp.ndarray]) -> list[jnp.ndarray]:
