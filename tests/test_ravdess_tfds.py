@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 from configs import common
 from emojax.data import features
@@ -42,7 +43,8 @@ def test_records_round_trip_to_the_computed_features(root, tmp_path):
   assert report["skipped"] == []
   found, _ = ravdess.scan(config.roots)
   for i, clip in enumerate(found):
-    expected = features.clip_example(clip, ravdess_tfds.feature_config(config))
+    with threadpoolctl.threadpool_limits(1):  # As the builder computes them.
+      expected = features.clip_example(clip, ravdess_tfds.feature_config(config))
     assert clips["clip_id"][i] == clip.clip_id
     np.testing.assert_array_equal(clips["mfcc"][i], expected["mfcc"])
     np.testing.assert_array_equal(clips["images"][i], expected["images"])
@@ -109,3 +111,14 @@ def test_feature_workers_run_one_blas_thread_each():
   done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True,
                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   assert done.stdout.strip() == "{1}"
+
+
+def test_worker_processes_and_one_process_write_the_same_features(root, tmp_path):
+  clips = {}
+  for workers in (1, 2):
+    config = _data_config(root, tmp_path / str(workers))
+    config.num_workers = workers
+    builder, _ = ravdess_tfds.prepare(config)
+    clips[workers] = ravdess_tfds.load_clips(builder, images_per_clip=3)
+  for key in ("mfcc", "images", "label"):
+    np.testing.assert_array_equal(clips[1][key], clips[2][key])

@@ -33,8 +33,8 @@ class FeatureConfig:
 def limit_worker_threads() -> None:
   """A worker process's initializer: one BLAS thread, since every worker has a
   core already (on 2 cores, two workers with two BLAS threads each featurised
-  audio 2x slower). The environment covers the libraries loaded later (librosa
-  loads scipy's BLAS on its first call)."""
+  audio 2x slower), and so that the MFCCs' last bits do not depend on the
+  machine's core count. The environment covers libraries loaded later."""
   for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
   threadpoolctl.threadpool_limits(1)

@@ -17,6 +17,7 @@ from typing import Any
 import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
+import threadpoolctl
 
 from emojax.data import action_units
 from emojax.data import audio as audio_lib
@@ -95,6 +96,8 @@ not used.
     num_workers = config.num_workers or os.cpu_count() or 1
     with contextlib.ExitStack() as stack:
       if num_workers == 1:
+        # One BLAS thread, as in the workers: the same features either way.
+        stack.enter_context(threadpoolctl.threadpool_limits(1))
         results = map(features_lib.safe_clip_example, clips, [config.features] * len(clips))
       else:
         # spawn, not fork: the parent has TensorFlow's threads running.
