@@ -157,7 +157,7 @@ FUSED_CASES = [((2, 6, 10, 3), 5, 16384), ((6, 4, 6, 3), 8, 24), ((4, 8, 8, 16),
 @pytest.mark.parametrize("shape,features,chunk_pixels", FUSED_CASES)
 def test_conv3x3_relu_max_pool_equals_xla_conv_relu_and_max_pool(shape, features, chunk_pixels,
                                                                  monkeypatch):
-  monkeypatch.setattr(fused_conv, "_CHUNK_PIXELS", chunk_pixels)
+  monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   x = jax.random.normal(jax.random.key(0), shape)
   outputs, grads = [], []
@@ -179,7 +179,7 @@ def test_conv3x3_relu_max_pool_equals_xla_conv_relu_and_max_pool(shape, features
                                                         ((6, 4, 6, 1), (4, 8), 24),
                                                         ((3, 8, 8, 3), (8, 16), 64)])
 def test_two_layer_encoder_in_one_loop_equals_xla(shape, widths, chunk_pixels, monkeypatch):
-  monkeypatch.setattr(fused_conv, "_CHUNK_PIXELS", chunk_pixels)
+  monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   calls = []
   stem_loop = fused_conv.stem_conv3x3_relu_max_pool
@@ -248,7 +248,7 @@ def test_conv3x3_loops_give_the_same_inside_shard_map(monkeypatch):
 
 @pytest.mark.parametrize("stem", [False, True])
 def test_fused_loops_give_the_same_gradients_inside_shard_map(stem, monkeypatch):
-  monkeypatch.setattr(fused_conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
+  monkeypatch.setattr(conv, "_CHUNK_PIXELS", 48)  # One image per step, two steps per device.
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   x = jax.random.normal(jax.random.key(0), (4, 8, 6, 3))
   keys = jax.random.split(jax.random.key(1), 2)

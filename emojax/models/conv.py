@@ -66,7 +66,7 @@ def _thin_chunk_kernel_gradient(x: jnp.ndarray, grad_output: jnp.ndarray) -> jnp
                     for i in range(3)])
 
 
-def chunk_size(batch: int, pixels: int, chunk_pixels: int) -> int:
+def _chunk_size(batch: int, pixels: int, chunk_pixels: int) -> int:
   """The largest divisor of `batch` whose images hold at most `chunk_pixels` pixels (at least 1)."""
   fits = max(1, chunk_pixels // pixels)
   return max(d for d in range(1, min(batch, fits) + 1) if batch % d == 0)
@@ -133,8 +133,9 @@ def loop_over_chunks(chunk_fn, chunk: int, num_stacked: int, *arrays):
   return lax.fori_loop(1, batch // chunk, add_chunk, (stacked, list(first[num_stacked:])))
 
 
-def _chunk_of(x: jnp.ndarray) -> int:
-  return chunk_size(x.shape[0], x.shape[1] * x.shape[2], _CHUNK_PIXELS)
+def chunk_of(x: jnp.ndarray) -> int:
+  """Images per loop step for x [B, H, W, C]: as many as _CHUNK_PIXELS hold."""
+  return _chunk_size(x.shape[0], x.shape[1] * x.shape[2], _CHUNK_PIXELS)
 
 
 def convolve(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
@@ -145,7 +146,7 @@ def convolve(x: jnp.ndarray, kernel: jnp.ndarray) -> jnp.ndarray:
     return lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
   chunk_conv = _chunk_convolution(channels_in, channels_out)
-  (output,), _ = loop_over_chunks(lambda x: (chunk_conv(x, kernel),), _chunk_of(x), 1, x)
+  (output,), _ = loop_over_chunks(lambda x: (chunk_conv(x, kernel),), chunk_of(x), 1, x)
   return output
 
 
@@ -155,10 +156,10 @@ def kernel_gradient(x: jnp.ndarray, grad_output: jnp.ndarray) -> jnp.ndarray:
   batch, height, width, channels_in = x.shape
   channels_out = grad_output.shape[-1]
   if uses_matmuls(channels_in, channels_out):
-    chunk_gradient, chunk = _chunk_kernel_gradient, _chunk_of(x)
+    chunk_gradient, chunk = _chunk_kernel_gradient, chunk_of(x)
   else:
     chunk_gradient = _thin_chunk_kernel_gradient
-    chunk = chunk_size(batch, height * width, _THIN_CHUNK_PIXELS)
+    chunk = _chunk_size(batch, height * width, _THIN_CHUNK_PIXELS)
   _, (total,) = loop_over_chunks(lambda x, g: (chunk_gradient(x, g),), chunk, 0, x, grad_output)
   return total.reshape(3, 3, channels_in, channels_out)
 

@@ -23,10 +23,6 @@ from emojax.models import conv
 from emojax.models import pooling
 from emojax.models import winograd
 
-# Pixels per loop step: one 64x128 image.
-_CHUNK_PIXELS = 8192
-
-
 def fuses_relu_max_pool(x_shape: tuple[int, ...], channels_out: int) -> bool:
   """Whether conv3x3_relu_max_pool takes this layer: wide enough for matrix
   products, and an even height and width (the pool's windows are the tiles)."""
@@ -38,10 +34,6 @@ def fuses_stem(x_shape: tuple[int, ...], stem_features: int, features: int) -> b
   """Whether stem_conv3x3_relu_max_pool takes a first layer of `stem_features`
   on x and a last layer of `features`: when the last layer fuses its pool."""
   return fuses_relu_max_pool(tuple(x_shape[:3]) + (stem_features,), features)
-
-
-def _chunk_of(x: jnp.ndarray) -> int:
-  return conv.chunk_size(x.shape[0], x.shape[1] * x.shape[2], _CHUNK_PIXELS)
 
 
 def _relu_max_pool(x, transformed_kernel, bias):
@@ -78,7 +70,7 @@ def conv3x3_relu_max_pool(x: jnp.ndarray, kernel: jnp.ndarray, bias: jnp.ndarray
 def _conv3x3_relu_max_pool_forward(x, kernel, bias):
   transformed_kernel = winograd.kernel_transform(kernel)
   (pooled, first), _ = conv.loop_over_chunks(
-      lambda x: _relu_max_pool(x, transformed_kernel, bias), _chunk_of(x), 2, x)
+      lambda x: _relu_max_pool(x, transformed_kernel, bias), conv.chunk_of(x), 2, x)
   return pooled, (x, kernel, pooled, first)
 
 
@@ -86,7 +78,7 @@ def _conv3x3_relu_max_pool_backward(residuals, grad_pooled):
   x, kernel, pooled, first = residuals
   chunk_gradients = functools.partial(_relu_max_pool_gradients, winograd.kernel_transform(kernel))
   (grad_x,), (grad_transformed, grad_bias) = conv.loop_over_chunks(
-      chunk_gradients, _chunk_of(x), 1, x, pooled, first, grad_pooled)
+      chunk_gradients, conv.chunk_of(x), 1, x, pooled, first, grad_pooled)
   return grad_x, winograd.kernel_transform_transpose(grad_transformed), grad_bias
 
 
@@ -122,7 +114,7 @@ def stem_conv3x3_relu_max_pool(x: jnp.ndarray, stem_kernel: jnp.ndarray, stem_bi
 def _stem_conv3x3_relu_max_pool_forward(x, stem_kernel, stem_bias, kernel, bias):
   transformed_kernel = winograd.kernel_transform(kernel)
   chunk_fn = lambda x: _relu_max_pool(_stem(x, stem_kernel, stem_bias)[1], transformed_kernel, bias)
-  (pooled, first), _ = conv.loop_over_chunks(chunk_fn, _chunk_of(x), 2, x)
+  (pooled, first), _ = conv.loop_over_chunks(chunk_fn, conv.chunk_of(x), 2, x)
   return pooled, (x, stem_kernel, stem_bias, kernel, pooled, first)
 
 
@@ -140,7 +132,7 @@ def _stem_conv3x3_relu_max_pool_backward(residuals, grad_pooled):
     return grad_x, patches.T @ grad_stem, grad_stem.sum(0), grad_transformed, grad_bias
 
   (grad_x,), grad_sums = conv.loop_over_chunks(
-      chunk_gradients, _chunk_of(x), 1, x, pooled, first, grad_pooled)
+      chunk_gradients, conv.chunk_of(x), 1, x, pooled, first, grad_pooled)
   grad_stem_kernel, grad_stem_bias, grad_transformed, grad_bias = grad_sums
   return (grad_x, grad_stem_kernel.reshape(stem_kernel.shape), grad_stem_bias,
           winograd.kernel_transform_transpose(grad_transformed), grad_bias)

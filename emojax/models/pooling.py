@@ -3,7 +3,7 @@ import jax
 import jax.numpy as jnp
 
 
-def window_corners(x: jnp.ndarray) -> list[jnp.ndarray]:
+def _window_corners(x: jnp.ndarray) -> list[jnp.ndarray]:
   """[B, H, W, C] (H, W even) -> the 2x2 windows' 4 corners, each [B, H/2, W/2, C],
   in row-major order within the window."""
   batch, height, width, channels = x.shape
@@ -28,12 +28,12 @@ def corner_gradients(first: jnp.ndarray, grad_pooled: jnp.ndarray) -> list[jnp.n
 
 @jax.custom_vjp
 def _max_of_windows(x: jnp.ndarray) -> jnp.ndarray:
-  return max_and_first_corner(window_corners(x))[0]
+  return max_and_first_corner(_window_corners(x))[0]
 
 
 def _max_of_windows_forward(x):
   # The argmax, not x, is kept: a quarter of the pixels, in int8.
-  return max_and_first_corner(window_corners(x))
+  return max_and_first_corner(_window_corners(x))
 
 
 def _max_of_windows_backward(first, grad_pooled):
