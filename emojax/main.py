@@ -1,9 +1,11 @@
 r"""Trains or evaluates one config.
 
   python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe
-  python -m emojax.main --config=configs/probe.py --workdir=/tmp/emojax_probe --mode=eval
+  python -m emojax.main --workdir=/tmp/emojax_probe --mode=eval
 
-Any config value can be overridden, e.g. --config.train.num_epochs=2.
+Any config value can be overridden, e.g. --config.train.num_epochs=2. A workdir's
+own config.json is the truth for resuming or evaluating its run: --config may be
+omitted there, and overrides may change only run-time keys (emojax.run_dir).
 """
 import logging as python_logging
 
@@ -13,6 +15,9 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from emojax import checkpoints
+from emojax import locks
+from emojax import run_dir
 from emojax import train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
@@ -31,7 +36,7 @@ _DISTRIBUTED = flags.DEFINE_bool(
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "host:port of process 0.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index.")
-flags.mark_flags_as_required(["config", "workdir"])
+flags.mark_flags_as_required(["workdir"])
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -62,10 +67,15 @@ def main(argv):
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   logging.info("JAX process %d of %d; local devices: %s", jax.process_index(),
                jax.process_count(), jax.local_devices())
-  if _MODE.value == "train":
-    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  else:
-    train.evaluate(_CONFIG.value, _WORKDIR.value, _EVAL_STEP.value, tuple(_EVAL_SPLITS.value))
+  overrides = config_flags.get_override_values(flags.FLAGS["config"]) if _CONFIG.value else {}
+  try:
+    config = run_dir.resolve_config(_WORKDIR.value, _CONFIG.value, overrides)
+    if _MODE.value == "train":
+      train.train_and_evaluate(config, _WORKDIR.value)
+    else:
+      train.evaluate(config, _WORKDIR.value, _EVAL_STEP.value, tuple(_EVAL_SPLITS.value))
+  except (run_dir.RunDirError, checkpoints.DamagedCheckpointError, locks.BusyError) as error:
+    raise SystemExit(f"Error: {error}") from None
 
 
 if __name__ == "__main__":

@@ -42,6 +42,28 @@ def summarise(prefix: str, confusions: Mapping[str, np.ndarray]) -> dict[str, fl
   return summary
 
 
+def read_rows(path: str) -> list[dict]:
+  """The rows of a metrics.jsonl. A half-written last line (a kill during the
+  write) is dropped with a warning naming the file; damage elsewhere is an error."""
+  with open(path) as f:
+    lines = f.read().splitlines()
+  rows = []
+  for number, line in enumerate(lines, 1):
+    try:
+      rows.append(json.loads(line))
+    except ValueError as error:
+      if number < len(lines):
+        raise ValueError(f"{path}, line {number}, is not JSON: {error}") from error
+      logging.warning("Dropped the half-written last line of %s: %r", path, line[:80])
+  return rows
+
+
+def write_json(path: str, value) -> None:
+  """Strict JSON (no NaN or Infinity), which every reader can parse."""
+  with open(path, "w") as f:
+    json.dump(value, f, indent=2, sort_keys=True, allow_nan=False)
+
+
 class MetricLog:
   """Per epoch: one JSON object in `<workdir>/metrics.jsonl`, TensorBoard scalars in
   `<workdir>/tensorboard`, and a line in the log. Create it on process 0 only."""
@@ -50,17 +72,14 @@ class MetricLog:
     self.path = os.path.join(workdir, "metrics.jsonl")
     self.tensorboard = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
     # A resumed run drops rows of epochs it is about to redo.
-    rows = []
-    if os.path.exists(self.path):
-      with open(self.path) as f:
-        rows = [line for line in f if json.loads(line)["epoch"] <= resume_after_epoch]
+    rows = read_rows(self.path) if os.path.exists(self.path) else []
     with open(self.path, "w") as f:
-      f.writelines(rows)
+      f.writelines(json.dumps(row) + "\n" for row in rows if row["epoch"] <= resume_after_epoch)
 
   def write(self, epoch: int, metrics: Mapping[str, float]) -> None:
     row = {"epoch": epoch, **{k: float(v) for k, v in sorted(metrics.items())}}
     with open(self.path, "a") as f:
-      f.write(json.dumps(row) + "\n")
+      f.write(json.dumps(row, allow_nan=False) + "\n")
     with self.tensorboard.as_default(step=epoch):
       for name, value in row.items():
         if name != "epoch":

@@ -4,29 +4,30 @@ A teacher is a run of configs/audio.py, configs/image.py or configs/au.py; its
 workdir holds config.json and Orbax checkpoints, of which the one selected on
 validation is used.
 """
-import json
-import os
-
 import jax
 import ml_collections
-import orbax.checkpoint as ocp
 
 from emojax import checkpoints
+from emojax import run_dir
 from emojax.models import fusion
 
 Teachers = dict[str, tuple[fusion.FusionNetwork, dict]]  # modality -> (model, params)
 
 
+def _split_without_share(data_config: ml_collections.ConfigDict) -> dict:
+  # A teacher trained on fewer of the fold's training actors is still safe.
+  return {k: v for k, v in data_config.split.to_dict().items() if k != "train_fraction"}
+
+
 def load_teacher(workdir: str, modality: str,
                  data_config: ml_collections.ConfigDict) -> tuple[fusion.FusionNetwork, dict]:
   """The model and selected parameters of the run in `workdir`, which must read
-  `modality` alone from features made as `data_config` makes them."""
-  config_path = os.path.join(workdir, "config.json")
-  if not os.path.exists(config_path):
-    raise FileNotFoundError(f"No config.json in teacher workdir {workdir!r} "
-                            f"(config.distill.teachers.{modality}); train the teacher first.")
-  with open(config_path) as f:
-    saved = ml_collections.ConfigDict(json.load(f))
+  `modality` alone from features made as `data_config` makes them, split as it
+  splits them (so that it never trained on this run's validation or test data)."""
+  try:
+    saved = run_dir.require_config(workdir)
+  except run_dir.RunDirError as error:
+    raise run_dir.RunDirError(f"Teacher config.distill.teachers.{modality}: {error}") from None
   model = fusion.build_model(saved.model)
   if model.modalities != (modality,):
     raise ValueError(f"The teacher in {workdir} reads {model.modalities}, not ({modality!r},): "
@@ -35,11 +36,17 @@ def load_teacher(workdir: str, modality: str,
     if saved.data[features].to_dict() != data_config[features].to_dict():
       raise ValueError(f"The teacher in {workdir} was trained on other {features} features "
                        f"({saved.data[features]}) than this run's.")
-  manager = checkpoints.manager(workdir, saved.train.select_metric, saved.train.keep_checkpoints)
+  if _split_without_share(saved.data) != _split_without_share(data_config):
+    raise ValueError(
+        f"The teacher in {workdir} was trained on another split (config.data.split "
+        f"{_split_without_share(saved.data)}, this run's {_split_without_share(data_config)}): "
+        "its training data may hold this run's validation or test actors. Train the teacher "
+        "on the same split protocol, folds file and fold.")
+  manager = run_dir.checkpoint_manager(workdir, saved)
   step = manager.best_step()
   if step is None:
     raise FileNotFoundError(f"No checkpoint in teacher workdir {workdir!r}.")
-  state = manager.restore(step, args=ocp.args.StandardRestore())
+  state = checkpoints.restore(manager, step)
   return model, jax.device_get(state["params"])  # On the host; the run places them.
 
 

@@ -4,10 +4,10 @@ create_train_state -> train_step / eval_step (pure, data-parallel over a
 'data' mesh axis) -> train_and_evaluate (epochs, checkpoints, model selection
 on validation) -> evaluate (restore and report, without training).
 """
+import contextlib
 import dataclasses
 import functools
 import itertools
-import json
 import os
 from typing import Any, Callable, Iterable
 
@@ -25,13 +25,13 @@ from emojax import augment
 from emojax import checkpoints
 from emojax import losses
 from emojax import metrics as metrics_lib
+from emojax import run_dir
 from emojax import teachers as teacher_lib
 from emojax.data import pipeline
 from emojax.data import ravdess_tfds
 from emojax.models import fusion
 
 State = dict[str, Any]  # {"step": int32 [], "params": pytree, "opt_state": pytree}
-CONFIG_FILE = "config.json"
 
 
 def create_optimizer(optimizer_config: ml_collections.ConfigDict,
@@ -219,10 +219,11 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
   devices = jax.devices() if devices is None else devices
   num_devices = len(devices)
   for key in ("batch_size", "eval_batch_size"):
-    if config.train[key] % num_devices:
-      raise ValueError(f"config.train.{key}={config.train[key]} is not divisible by "
-                       f"the {num_devices} devices.")
+    if config.train[key] < 1 or config.train[key] % num_devices:
+      raise ValueError(f"config.train.{key}={config.train[key]}: expected a positive "
+                       f"multiple of the {num_devices} devices.")
   model = fusion.build_model(config.model)
+  pipeline.check_pairing(config.data, model.modalities)
   teachers = teacher_lib.load_teachers(config)
   loss_fn = losses.composite_loss(config.loss, model.heads, model.modalities, tuple(teachers),
                                   config.distill.temperature if teachers else 1.0)
@@ -240,6 +241,9 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
                  pipeline.num_examples(split), actors)
     if pipeline.num_examples(split) == 0:
       raise ValueError(f"The {name} split has no examples; check config.data.")
+  if config.train.batch_size > pipeline.num_examples(examples["train"]):
+    raise ValueError(f"config.train.batch_size={config.train.batch_size} is larger than the "
+                     f"training split ({pipeline.num_examples(examples['train'])} examples).")
 
   steps_per_epoch = pipeline.num_examples(examples["train"]) // config.train.batch_size
   optimizer = create_optimizer(config.optimizer, steps_per_epoch,
@@ -295,21 +299,6 @@ def _epoch_metrics(step_metrics: Iterable[dict]) -> tuple[dict[str, float], np.n
   return results, nonfinite
 
 
-def _check_saved_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Fails if the workdir's checkpoints were trained with another network."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    saved = json.load(f)
-  current = json.loads(config.to_json_best_effort())
-  for section in ("model", "loss"):
-    if saved.get(section) != current.get(section):
-      raise ValueError(
-          f"The checkpoints in {workdir} were trained with config.{section}="
-          f"{saved.get(section)}, not {current.get(section)}; use another --workdir.")
-
-
 def _wait(checkpoint_manager):
   """The manager, once its asynchronous saves are done (its best step needs them)."""
   checkpoint_manager.wait_until_finished()
@@ -324,10 +313,11 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
   checkpoint_manager.wait_until_finished()
   best = checkpoint_manager.best_step() if step is None else step
   if best is None:
-    raise FileNotFoundError(f"No checkpoint in {checkpoint_manager.directory}; train first.")
+    raise run_dir.RunDirError(f"No checkpoint in {checkpoint_manager.directory}; train first.")
   if best not in checkpoint_manager.all_steps():
-    raise FileNotFoundError(f"No checkpoint of epoch {best} in {checkpoint_manager.directory}; "
-                            f"there are {checkpoint_manager.all_steps()}.")
+    raise run_dir.RunDirError(f"No checkpoint of epoch {best} in "
+                              f"{checkpoint_manager.directory}; there are "
+                              f"{checkpoint_manager.all_steps()}.")
   state = checkpoints.restore(checkpoint_manager, best, run.init_state())
   results = {"selected_epoch": best}
   confusions = {}
@@ -338,11 +328,11 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
   logging.info("%s confusion matrix of the joint head (rows: true class):\n%s", last,
                confusions[last]["joint"].astype(int))
   if jax.process_index() == 0:
-    with open(os.path.join(workdir, filename), "w") as f:
-      json.dump(results, f, indent=2, sort_keys=True)
-    with open(os.path.join(workdir, filename.replace("metrics", "confusion")), "w") as f:
-      json.dump({split: {head: matrix.astype(int).tolist() for head, matrix in heads.items()}
-                 for split, heads in confusions.items()}, f)
+    metrics_lib.write_json(os.path.join(workdir, filename), results)
+    metrics_lib.write_json(
+        os.path.join(workdir, filename.replace("metrics", "confusion")),
+        {split: {head: matrix.astype(int).tolist() for head, matrix in heads.items()}
+         for split, heads in confusions.items()})
   chosen = f"best {run.config.train.select_metric}" if step is None else "as asked"
   print(f"Epoch {best} ({chosen}).")
   for head in run.model.heads:
@@ -350,25 +340,36 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
   return results
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-  """Trains (resuming from the last checkpoint in `workdir`), then reports the
-  validation-selected checkpoint's metrics in `<workdir>/final_metrics.json`."""
-  os.makedirs(workdir, exist_ok=True)
-  _check_saved_config(config, workdir)
-  run = build_run(config)
-  writes = jax.process_index() == 0  # Orbax coordinates checkpoints across processes itself.
-  if writes:
-    with open(os.path.join(workdir, CONFIG_FILE), "w") as f:
-      f.write(config.to_json_best_effort(indent=2))
+def _finite(tree) -> bool:
+  return bool(jnp.isfinite(optax.global_norm(tree)))
 
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+  """Trains (resuming from the newest intact checkpoint in `workdir`), then reports
+  the validation-selected checkpoint's metrics in `<workdir>/final_metrics.json`.
+
+  One training at a time holds `workdir` (emojax.run_dir.lock); a workdir that
+  holds another config's run is refused, naming the keys.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  # Orbax coordinates checkpoints across processes itself; process 0 writes the rest.
+  writes = jax.process_index() == 0
+  with run_dir.lock(workdir) if writes else contextlib.nullcontext():
+    run_dir.check_same_run(workdir, config)
+    return _train_locked(config, workdir, writes)
+
+
+def _train_locked(config: ml_collections.ConfigDict, workdir: str,
+                  writes: bool) -> dict[str, float]:
+  run = build_run(config)
+  if writes:
+    run_dir.write_config(workdir, config)
   state = run.init_state()
   logging.info("Parameters:\n%s", fusion.summary(state["params"]))
-  checkpoint_manager = checkpoints.manager(workdir, config.train.select_metric,
-                                           config.train.keep_checkpoints)
-  start_epoch = checkpoint_manager.latest_step() or 0
+  start_epoch, state, checkpoint_manager = checkpoints.restore_latest_intact(
+      functools.partial(run_dir.checkpoint_manager, workdir, config), state)
   if start_epoch:
     logging.info("Resuming after epoch %d.", start_epoch)
-    state = checkpoints.restore(checkpoint_manager, start_epoch, state)
   metric_log = metrics_lib.MetricLog(workdir, start_epoch) if writes else None
   steps_per_epoch = run.steps_per_epoch
 
@@ -380,16 +381,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       state, batch_metrics = run.train_step(state, run.shard(batch))
       step_metrics.append(batch_metrics)
     epoch_metrics, nonfinite = _epoch_metrics(step_metrics)
+    last_good = checkpoint_manager.latest_step()
+    last_good = (f"the last good checkpoint is epoch {last_good} in "
+                 f"{checkpoint_manager.directory}" if last_good else "no checkpoint was saved")
     if nonfinite.any() and config.train.on_nonfinite == "stop":
       step = (epoch - 1) * steps_per_epoch + int(np.argmax(nonfinite)) + 1
       raise FloatingPointError(
           f"The training loss or gradients became non-finite at step {step} (epoch {epoch}); "
-          f"the last good checkpoint is epoch {checkpoint_manager.latest_step()} in "
-          f"{checkpoint_manager.directory}. Lower config.optimizer.learning_rate, or set "
+          f"{last_good}. Lower config.optimizer.learning_rate, or set "
           "config.train.on_nonfinite='skip'.")
     if nonfinite.any():
       logging.warning("Epoch %d: skipped %d steps with a non-finite loss.", epoch, nonfinite.sum())
     val_metrics, _ = evaluate_split(run, state["params"], "val")
+    # Skipped steps keep the parameters finite, but not always their outputs.
+    if not (_finite(state["params"]) and np.all(np.isfinite(list(val_metrics.values())))):
+      raise FloatingPointError(
+          f"After epoch {epoch} the parameters or their validation loss are not finite, so "
+          f"they are not saved; {last_good}. Lower config.optimizer.learning_rate.")
     epoch_metrics.update(val_metrics)
     if config.train.log_test_metrics:
       # Test is logged to draw curves, never read to choose a checkpoint.
@@ -408,14 +416,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 def evaluate(config: ml_collections.ConfigDict, workdir: str, step: int | None = None,
              splits: tuple[str, ...] = ("val", "test")) -> dict[str, float]:
   """Restores the validation-selected checkpoint (or that of epoch `step`), evaluates
-  `splits` and writes `<workdir>/eval_metrics.json`."""
-  _check_saved_config(config, workdir)
+  `splits` and writes `<workdir>/eval_metrics.json`. `config` must be the run's own
+  (emojax.run_dir.resolve_config gives it), run-time keys aside."""
+  run_dir.check_same_run(workdir, config)
   if not os.path.isdir(os.path.join(workdir, "checkpoints")):
-    raise FileNotFoundError(f"No checkpoints in {workdir}; train first.")
+    raise run_dir.RunDirError(f"No checkpoints in {workdir}; train first.")
   unknown = set(splits) - {"train", "val", "test"}
   if unknown:
     raise ValueError(f"Unknown splits {sorted(unknown)}; expected train, val or test.")
   run = build_run(config)
-  checkpoint_manager = checkpoints.manager(workdir, config.train.select_metric,
-                                           config.train.keep_checkpoints)
+  checkpoint_manager = run_dir.checkpoint_manager(workdir, config)
   return report_selected(run, checkpoint_manager, workdir, "eval_metrics.json", step, splits)

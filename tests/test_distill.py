@@ -6,6 +6,7 @@ import pytest
 
 from emojax import checkpoints
 from emojax import losses
+from emojax import run_dir
 from emojax import teachers
 from emojax import train
 from tests.test_models import load_config
@@ -87,5 +88,13 @@ def test_a_teacher_of_the_wrong_modality_is_rejected(distill_config, teacher_dir
 
 def test_a_missing_teacher_names_its_key(distill_config, tmp_path):
   distill_config.distill.teachers.image = str(tmp_path / "untrained")
-  with pytest.raises(FileNotFoundError, match="config.distill.teachers.image"):
+  with pytest.raises(run_dir.RunDirError, match="config.distill.teachers.image"):
     train.build_run(distill_config)
+
+
+def test_a_teacher_trained_on_another_split_is_refused(distill_config, teacher_dirs, tmp_path):
+  other_fold = distill_config.copy_and_resolve_references()
+  other_fold.data.split.update(protocol="actor_folds", fold=1)
+  other_fold.data.pairing = "clip"
+  with pytest.raises(ValueError, match="another split.*'fold': 0.*'fold': 1"):
+    train.build_run(other_fold)

@@ -24,6 +24,7 @@ from configs import concat
 from configs import probe
 from emojax import checkpoints
 from emojax import inference
+from emojax import run_dir
 from emojax import train
 from emojax.data import audio as audio_lib
 from emojax.data import ravdess
@@ -63,7 +64,7 @@ def _write_run(workdir, config):
                                    example, config.seed)
   mesh = jax.sharding.Mesh(np.array(jax.devices()), ("data",))
   state = jax.device_put(state, NamedSharding(mesh, P()))
-  with open(os.path.join(workdir, train.CONFIG_FILE), "w") as f:
+  with open(os.path.join(workdir, run_dir.CONFIG_FILE), "w") as f:
     f.write(config.to_json_best_effort(indent=2))
   manager = checkpoints.manager(workdir, config.train.select_metric, config.train.keep_checkpoints)
   checkpoints.save(manager, 1, state, {config.train.select_metric: 0.5})

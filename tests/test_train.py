@@ -9,6 +9,7 @@ import pytest
 
 from configs import probe
 from emojax import checkpoints
+from emojax import run_dir
 from emojax import train
 from emojax.data import pipeline
 
@@ -161,7 +162,7 @@ def test_eval_mode_evaluates_a_named_epoch_on_any_split(config, tmp_path):
   with open(os.path.join(workdir, "eval_confusion.json")) as f:
     confusion = np.array(json.load(f)["train"]["joint"])
   assert confusion.sum() == pipeline.num_examples(train.build_run(config).examples["train"])
-  with pytest.raises(FileNotFoundError, match="No checkpoint of epoch 99"):
+  with pytest.raises(run_dir.RunDirError, match="No checkpoint of epoch 99"):
     train.evaluate(config, workdir, step=99)
 
 

@@ -80,6 +80,20 @@ def _split(labels: np.ndarray, actors: np.ndarray, split_config: ml_collections.
                    "expected 'seed' or 'actor_folds'.")
 
 
+def check_pairing(data_config: ml_collections.ConfigDict, modalities: Sequence[str]) -> None:
+  """Refuses `class` pairing on folds by actor, where it leaks labels."""
+  if data_config.pairing not in ("class", "clip"):
+    raise ValueError(f"Unknown config.data.pairing {data_config.pairing!r}; "
+                     "expected 'class' or 'clip'.")
+  fused = "audio" in modalities and set(modalities) & set(VISUAL)
+  if fused and data_config.split.protocol == "actor_folds" and data_config.pairing == "class":
+    raise ValueError(
+        "config.data.pairing='class' gives every example a partner of its own emotion, "
+        "which on config.data.split.protocol='actor_folds' hands each test example its "
+        "label; pair audio and visual examples of the same recording with "
+        "--config.data.pairing=clip.")
+
+
 def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.ConfigDict,
                    modalities: Sequence[str]) -> dict[str, Examples]:
   """Splits and pairs clips into train/val/test examples of the given modalities.
@@ -105,9 +119,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
     raise ValueError(f"Unsupported modalities {tuple(modalities)}: expected 'audio' and/or "
                      f"one of {VISUAL}.")
   visual = visual[0] if visual else None
-  if data_config.pairing not in ("class", "clip"):
-    raise ValueError(f"Unknown config.data.pairing {data_config.pairing!r}; "
-                     "expected 'class' or 'clip'.")
+  check_pairing(data_config, modalities)
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
   clips = _standardised(clips, data_config.standardise_per_actor, modalities, wanted)
   labels, actors = clips["label"].astype(np.int32), clips["actor"]

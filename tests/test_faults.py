@@ -1,0 +1,76 @@
+"""Faults caused for real on training runs: a second process on a busy workdir, a
+damaged checkpoint, a model that becomes non-finite, a half-written metrics line."""
+import json
+import re
+import os
+import shutil
+import subprocess
+
+from emojax import metrics
+from tests import commands
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _train(workdir, tfds_dir, *args, num_epochs=3):
+  return subprocess.run(commands.tiny_probe_training(workdir, tfds_dir, num_epochs) + list(args),
+                        cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def _epochs(workdir):
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    return [json.loads(line)["epoch"] for line in f]
+
+
+def test_a_second_training_on_a_busy_workdir_stops_and_the_first_is_unharmed(
+    tmp_path, sample_tfds_dir):
+  # Started together, they reach the lock within a second or two of each other;
+  # training holds it for far longer.
+  processes = [subprocess.Popen(commands.tiny_probe_training(tmp_path, sample_tfds_dir, 4),
+                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True) for _ in range(2)]
+  logs = [process.communicate(timeout=300)[1] for process in processes]
+  codes = [process.returncode for process in processes]
+  assert sorted(codes) == [0, 1], logs
+  winner, loser = (0, 1) if codes[0] == 0 else (1, 0)
+  assert f"is in use by process {processes[winner].pid}" in logs[loser]
+  assert _epochs(tmp_path) == [1, 2, 3, 4]
+
+
+def test_a_damaged_newest_checkpoint_is_set_aside_and_the_run_resumes_before_it(
+    tmp_path, sample_tfds_dir):
+  assert _train(tmp_path, sample_tfds_dir).returncode == 0
+  shutil.rmtree(tmp_path / "checkpoints" / "3" / "default")
+  resumed = _train(tmp_path, sample_tfds_dir)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert f"checkpoint {tmp_path}/checkpoints/3 is damaged" in resumed.stderr
+  assert "Resuming after epoch 2" in resumed.stderr
+  assert (tmp_path / "damaged_checkpoints" / "3").is_dir()
+  assert _epochs(tmp_path) == [1, 2, 3]
+  assert (tmp_path / "checkpoints" / "3" / "default").is_dir()
+
+  shutil.rmtree(tmp_path / "checkpoints" / "3" / "default")
+  evaluated = subprocess.run(
+      commands.tiny_probe_training(tmp_path, sample_tfds_dir, 3) + ["--mode=eval", "--eval_step=3"],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert evaluated.returncode != 0
+  (line,) = [l for l in evaluated.stderr.splitlines() if l.startswith("Error:")]
+  assert f"{tmp_path}/checkpoints/3 is damaged" in line and re.search(r"intact epochs: \[(1, )?2\]", line)
+
+
+def test_a_model_that_becomes_non_finite_is_never_saved_and_the_run_fails(
+    tmp_path, sample_tfds_dir):
+  result = _train(tmp_path, sample_tfds_dir, "--config.optimizer.learning_rate=1e9",
+                  "--config.train.on_nonfinite=skip", num_epochs=2)
+  assert result.returncode != 0
+  assert "not finite, so they are not saved; no checkpoint was saved" in result.stderr
+  assert not (tmp_path / "final_metrics.json").exists()
+  assert not (tmp_path / "checkpoints" / "1").exists()
+
+
+def test_resume_drops_a_half_written_last_metrics_line(tmp_path, caplog):
+  path = tmp_path / "metrics.jsonl"
+  path.write_text('{"epoch": 1, "val/loss": 2.0}\n{"epoch": 2, "val/loss": 1.5}\n{"epoch": 3, "val/l')
+  metrics.MetricLog(str(tmp_path), resume_after_epoch=2)
+  assert _epochs(tmp_path) == [1, 2]
+  assert f"half-written last line of {path}" in caplog.text
