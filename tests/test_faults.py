@@ -1,8 +1,8 @@
 """Faults caused for real on training runs: a second process on a busy workdir, a
 damaged checkpoint, a model that becomes non-finite, a half-written metrics line."""
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 
