@@ -6,6 +6,7 @@ import scipy.signal
 import soundfile
 
 from emojax.data import audio
+from tests import bad_media
 
 # Real sample clips. FLAC: actor 05, neutral; 3.6 s, speech from about 1.0 s.
 FLAC = "ravdess/Actor_05/03-01-01-01-01-01-05.flac"
@@ -152,16 +153,10 @@ def test_load_audio_raises_naming_a_bad_file(sample_dir, tmp_path, source,
     audio.load_audio(str(path), 22050)
 
 
-def _samples_overwritten(source, destination, value):
-  """A copy of a real clip, same format and length, whose samples are all `value`."""
-  samples, rate = soundfile.read(source, dtype="float32")
-  soundfile.write(destination, np.full_like(samples, value), rate, subtype="FLOAT")
-
-
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_load_audio_raises_naming_a_file_with_non_finite_samples(sample_dir, tmp_path, value):
   path = tmp_path / "not_finite.wav"
-  _samples_overwritten(sample_dir / ORIGINAL_WAV, path, value)
+  bad_media.samples_overwritten(sample_dir / ORIGINAL_WAV, path, value)
   frames = soundfile.info(path).frames
   with pytest.raises(audio.AudioError) as error:
     audio.load_audio(str(path), 22050)
@@ -181,7 +176,7 @@ def test_load_audio_raises_naming_one_nan_sample_among_real_ones(sample_dir, tmp
 
 def test_load_audio_raises_naming_an_all_zero_audio_file(sample_dir, tmp_path):
   path = tmp_path / "silent.wav"
-  _samples_overwritten(sample_dir / ORIGINAL_WAV, path, 0.0)
+  bad_media.samples_overwritten(sample_dir / ORIGINAL_WAV, path, 0.0)
   with pytest.raises(audio.AudioError, match=f"{path}: every audio sample is zero"):
     audio.load_audio(str(path), 22050)
 
