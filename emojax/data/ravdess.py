@@ -220,7 +220,7 @@ def _duplicates(clips: list[Clip], *offers_by_kind: dict[str, list[tuple[tuple[i
   used = {path for clip in clips for path in (clip.audio_path, clip.video_path)}
   duplicates = {}
   for offers in offers_by_kind:
-    for clip_id, clip_offers in sorted(offers.items()):
+    for _, clip_offers in sorted(offers.items()):
       best_rank, best_path = min(clip_offers)
       for rank, path in sorted(clip_offers):
         if rank == best_rank and path not in used:
