@@ -6,6 +6,7 @@ import scipy.signal
 import soundfile
 
 from emojax.data import audio
+from tests import bad_media
 
 # Real sample clips. FLAC: actor 05, neutral; 3.6 s, speech from about 1.0 s.
 FLAC = "ravdess/Actor_05/03-01-01-01-01-01-05.flac"
@@ -152,6 +153,42 @@ def test_load_audio_raises_naming_a_bad_file(sample_dir, tmp_path, source,
     audio.load_audio(str(path), 22050)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_load_audio_raises_naming_a_file_with_non_finite_samples(sample_dir, tmp_path, value):
+  path = tmp_path / "not_finite.wav"
+  bad_media.samples_overwritten(sample_dir / ORIGINAL_WAV, path, value)
+  frames = soundfile.info(path).frames
+  with pytest.raises(audio.AudioError) as error:
+    audio.load_audio(str(path), 22050)
+  # Both channels of the stereo original.
+  assert str(error.value) == (f"{path}: {2 * frames} of {2 * frames} audio samples are not "
+                              "finite (NaN or infinity); the file is corrupt.")
+
+
+def test_load_audio_raises_naming_one_nan_sample_among_real_ones(sample_dir, tmp_path):
+  samples, rate = soundfile.read(sample_dir / FLAC, dtype="float32")
+  samples[1000] = np.nan
+  path = tmp_path / "one_nan.wav"
+  soundfile.write(path, samples, rate, subtype="FLOAT")
+  with pytest.raises(audio.AudioError, match=f"{path}: 1 of {len(samples)} audio samples"):
+    audio.load_audio(str(path), 22050)
+
+
+def test_load_audio_raises_naming_an_all_zero_audio_file(sample_dir, tmp_path):
+  path = tmp_path / "silent.wav"
+  bad_media.samples_overwritten(sample_dir / ORIGINAL_WAV, path, 0.0)
+  with pytest.raises(audio.AudioError, match=f"{path}: every audio sample is zero"):
+    audio.load_audio(str(path), 22050)
+
+
+def test_audio_features_raise_for_a_videos_all_zero_track(sample_dir):
+  # load_audio returns it (predict reads such a video's faces); a training
+  # clip of digital silence would be one constant MFCC matrix.
+  path = str(sample_dir / SILENT_MP4)
+  with pytest.raises(audio.AudioError, match=f"{path}: every audio sample is zero"):
+    audio.audio_features(path, audio.AudioConfig())
+
+
 def test_load_audio_raises_naming_a_missing_file(tmp_path):
   with pytest.raises(audio.AudioError, match="missing.flac"):
     audio.load_audio(str(tmp_path / "missing.flac"), 22050)
@@ -207,7 +244,7 @@ def test_load_audio_of_other_containers_goes_through_pyav(sample_dir,
 
 def test_load_audio_returns_the_silent_track_of_a_video_only_mp4(sample_dir):
   # The release's video-only files carry a digitally silent track (measured
-  # peak: exactly 0.0); silence is data, not an error.
+  # peak: exactly 0.0); in a video, silence is data, not an error.
   waveform = audio.load_audio(str(sample_dir / SILENT_MP4), 22050)
   assert waveform.dtype == np.float32
   assert len(waveform) > 3 * 22050
@@ -238,7 +275,7 @@ def _mp4_cut_after_header(source, destination):
 @pytest.mark.parametrize("name, corrupt, reason", [
     ("truncated.mp4", _mp4_cut_to_2kb, "truncated or corrupt"),
     ("no_samples.mp4", _mp4_cut_after_header, "holds no audio samples"),
-    ("empty.mp4", _empty, "Invalid data"),
+    ("empty.mp4", _empty, "the file is empty (0 bytes)"),
     ("corrupt.mp4", _random_bytes, "Invalid data"),
 ])
 def test_load_audio_raises_naming_a_bad_container(sample_dir, tmp_path, name,

@@ -1,4 +1,5 @@
-"""Two processes under jax.distributed (one CPU device each) train as one process does."""
+"""Two processes under jax.distributed (one CPU device each) train as one process does,
+from one feature cache that they find empty."""
 import json
 import os
 import socket
@@ -34,9 +35,12 @@ def test_two_processes_train_to_the_same_metrics_as_one(tmp_path, sample_tfds_di
                  capture_output=True, timeout=300)
 
   two = tmp_path / "two"
+  # An empty feature cache: both processes reach the build at once; one builds,
+  # the other waits for it and reads the same records.
+  empty_tfds_dir = tmp_path / "tfds"
   port = _free_port()
   processes = [
-      subprocess.Popen(_tiny(two, sample_tfds_dir) + [
+      subprocess.Popen(_tiny(two, empty_tfds_dir) + [
           "--jax_distributed", f"--coordinator_address=localhost:{port}",
           "--num_processes=2", f"--process_id={i}"],
           cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -30,6 +30,7 @@ from emojax.data import audio as audio_lib
 from emojax.data import ravdess
 from emojax.data import video as video_lib
 from emojax.models import fusion
+from tests import bad_media
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # One recording of actor 05 (happy) as release video with audio, as the
@@ -362,6 +363,8 @@ def command_on_a_folder(workdir, sample_dir, tmp_path_factory):
     shutil.copy(sample_dir / name, folder)
   _garbage(None, folder / "garbage.mp4")
   _first_fifth(sample_dir / MP4, folder / "truncated.mp4")
+  bad_media.samples_overwritten(sample_dir / WAV, folder / "00_nan.wav", np.nan)
+  bad_media.samples_overwritten(sample_dir / WAV, folder / "00_silent.wav", 0.0)
   (folder / "README.txt").write_text("not media; skipped in a folder")
   result = _predict_command(workdir, folder)
   objects = [json.loads(line) for line in result.stdout.splitlines()]
@@ -371,7 +374,7 @@ def command_on_a_folder(workdir, sample_dir, tmp_path_factory):
 def test_command_writes_one_json_object_per_media_file_of_a_folder(command_on_a_folder):
   objects, _ = command_on_a_folder
   assert sorted(objects) == sorted([os.path.basename(name) for name in (MP4, SILENT_MP4, FLAC, WAV)]
-                                   + ["garbage.mp4", "truncated.mp4"])
+                                   + ["garbage.mp4", "truncated.mp4", "00_nan.wav", "00_silent.wav"])
 
 
 def test_command_reports_each_heads_probabilities_and_the_top_emotion(command_on_a_folder):
@@ -399,13 +402,25 @@ def test_command_reports_bad_files_and_exits_with_failure(command_on_a_folder):
   assert set(objects["garbage.mp4"]) == {"file", "error"}
   assert objects["garbage.mp4"]["error"].startswith(objects["garbage.mp4"]["file"])
   assert "truncated" in objects["truncated.mp4"]["error"]
-  assert "2 of 6 inputs failed." in result.stderr
+  assert "4 of 8 inputs failed." in result.stderr
   assert result.returncode == 1
+
+
+def test_command_reports_nan_and_all_zero_audio_and_goes_on(command_on_a_folder):
+  objects, _ = command_on_a_folder
+  nan, silent = objects["00_nan.wav"], objects["00_silent.wav"]
+  assert set(nan) == set(silent) == {"file", "error"}
+  assert re.fullmatch(f"{re.escape(nan['file'])}: ([0-9]+) of \\1 audio samples are not "
+                      "finite \\(NaN or infinity\\); the file is corrupt\\.", nan["error"])
+  assert silent["error"] == (f"{silent['file']}: every audio sample is zero (digital silence); "
+                             "there is no sound to read.")
+  # They sort first; every good file after them was still predicted.
+  assert all("heads" in objects[os.path.basename(name)] for name in (MP4, SILENT_MP4, FLAC, WAV))
 
 
 def test_command_shows_progress_over_a_folder(command_on_a_folder):
   _, result = command_on_a_folder
-  assert "predict: 100%" in result.stderr and "6/6" in result.stderr
+  assert "predict: 100%" in result.stderr and "8/8" in result.stderr
 
 
 def test_command_table_lists_every_head_and_exits_with_success(workdir, sample_dir):

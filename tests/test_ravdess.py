@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+import soundfile
 
 from emojax.data import ravdess
 
@@ -190,6 +191,38 @@ def test_scan_reports_modality_its_file_type_cannot_hold(sample_dir, tmp_path):
   assert clips == []
   assert [item.file for item in skipped] == [path]
   assert "modality 03" in skipped[0].reason
+
+
+def test_scan_reports_a_wav_beside_the_flac_of_one_clip_as_a_duplicate(sample_dir, tmp_path):
+  flac = _copy_sample(sample_dir, "ravdess/Actor_05/03-01-03-01-01-02-05.flac",
+                      tmp_path / "Actor_05/03-01-03-01-01-02-05.flac")
+  wav = str(tmp_path / "Actor_05/03-01-03-01-01-02-05.wav")
+  soundfile.write(wav, *soundfile.read(flac))
+  clips, skipped = ravdess.scan([str(tmp_path)])
+  assert [clip.audio_path for clip in clips] == [flac]
+  assert skipped == [ravdess.Skipped(wav, f"a duplicate of {flac}")]
+
+
+def test_scan_reports_a_video_that_supplies_nothing_as_a_duplicate(sample_dir, tmp_path):
+  # The 01- .avi wins the video over the 01- .mp4 beside it; the .mp4 is used
+  # for its audio track until a 03- file supplies the audio.
+  avi = _copy_sample(sample_dir, f"ravdess_facecrops/Actor_05/{CLIP_ID}.avi",
+                     tmp_path / f"Actor_05/{CLIP_ID}.avi")
+  mp4 = _copy_sample(sample_dir, f"ravdess_video/Actor_05/{CLIP_ID}.mp4",
+                     tmp_path / f"Actor_05/{CLIP_ID}.mp4")
+  assert ravdess.scan([str(tmp_path)]) == (
+      [ravdess.Clip(ravdess.parse_name(avi), audio_path=mp4, video_path=avi)], [])
+  flac = _copy_sample(sample_dir, "ravdess/Actor_05/03-01-03-01-01-02-05.flac",
+                      tmp_path / "Actor_05/03-01-03-01-01-02-05.flac")
+  assert ravdess.scan([str(tmp_path)]) == (
+      [ravdess.Clip(ravdess.parse_name(avi), audio_path=flac, video_path=avi)],
+      [ravdess.Skipped(mp4, f"a duplicate of {avi}")])
+
+
+def test_scan_does_not_report_a_file_an_earlier_root_wins_over(sample_dir):
+  clips, skipped = ravdess.scan([str(sample_dir / "ravdess"), str(sample_dir / "ravdess")])
+  assert len(clips) == 180
+  assert skipped == []
 
 
 def test_scan_ignores_non_media_files(sample_dir, tmp_path):

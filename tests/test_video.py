@@ -168,3 +168,11 @@ def test_face_images_raises_naming_a_bad_file(sample_dir, tmp_path, detector,
   corrupt(sample_dir / source, path)
   with pytest.raises(video.VideoError, match=name):
     video.face_images(str(path), video.VideoConfig(), detector)
+
+
+def test_face_images_says_a_zero_length_video_is_empty(tmp_path, detector):
+  path = tmp_path / "01-01-03-01-01-02-05.mp4"
+  path.write_bytes(b"")
+  with pytest.raises(video.VideoError) as error:
+    video.face_images(str(path), video.VideoConfig(), detector)
+  assert str(error.value) == f"{path}: the file is empty (0 bytes)."

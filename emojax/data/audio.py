@@ -50,7 +50,8 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
   .mp3, .m4a, ...) have their first audio track decoded with PyAV. Either way
   the channels are downmixed by averaging and the rate is converted to
   `sample_rate` with soxr's very-high-quality resampler, as librosa.load does.
-  A silent track is returned as (near-)zeros, not rejected.
+  A video's all-zero track is returned as zeros, not rejected: RAVDESS's
+  video-only files carry one. An audio file of only zeros holds nothing.
 
   Args:
     path: the audio or video file.
@@ -58,18 +59,44 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
   Returns:
     [samples] float32 in [-1, 1].
   Raises:
-    AudioError: naming `path`, if the file is missing, unreadable, corrupt or
-      truncated, has no audio track, or its audio holds no samples.
+    AudioError: naming `path`, if the file is missing, empty, unreadable,
+      corrupt or truncated, has no audio track, its audio holds no samples or
+      a non-finite one (NaN, inf), or it is an audio file of only zeros.
   """
+  if os.path.isfile(path) and os.path.getsize(path) == 0:
+    raise AudioError(f"{path}: the file is empty (0 bytes).")
   if os.path.splitext(path)[1].lower() in _SOUNDFILE_EXTENSIONS:
     samples, file_rate = _read_with_soundfile(path)
+    holds_video = False
   else:
-    samples, file_rate = _decode_with_pyav(path)
+    samples, file_rate, holds_video = _decode_with_pyav(path)
   if samples.shape[1] == 0:
     raise AudioError(f"{path}: the file holds no audio samples.")
+  _require_finite(path, samples)
+  if not holds_video:
+    require_sound(path, samples)
   waveform = librosa.to_mono(samples)
   return librosa.resample(waveform, orig_sr=file_rate, target_sr=sample_rate,
                           res_type="soxr_vhq").astype(np.float32)
+
+
+def _require_finite(path: str, samples: np.ndarray) -> None:
+  """Raises AudioError naming `path` if a sample is NaN or infinite.
+
+  Such a file is corrupt, and librosa would stop the whole run on it.
+  """
+  bad = np.size(samples) - np.count_nonzero(np.isfinite(samples))
+  if bad:
+    raise AudioError(f"{path}: {bad} of {np.size(samples)} audio samples are not finite "
+                     "(NaN or infinity); the file is corrupt.")
+
+
+def require_sound(path: str, samples: np.ndarray) -> None:
+  """Raises AudioError naming `path` if every sample is zero: digital silence,
+  whose MFCCs are one constant and say nothing of an emotion."""
+  if not np.any(samples):
+    raise AudioError(f"{path}: every audio sample is zero (digital silence); there is "
+                     "no sound to read.")
 
 
 def _read_with_soundfile(path: str) -> tuple[np.ndarray, int]:
@@ -89,12 +116,12 @@ def _read_with_soundfile(path: str) -> tuple[np.ndarray, int]:
   return samples.T, file_rate
 
 
-def _decode_with_pyav(path: str) -> tuple[np.ndarray, int]:
+def _decode_with_pyav(path: str) -> tuple[np.ndarray, int, bool]:
   """A container's first audio track, decoded at the track's own rate.
 
   Returns:
-    ([channels, samples] float32, Hz); [1, 0] if the track decodes to
-    nothing.
+    ([channels, samples] float32, Hz, whether the container holds video);
+    [1, 0] samples if the track decodes to nothing.
   Raises:
     AudioError: naming `path`, if the file cannot be opened or decoded, or has
       no audio track.
@@ -103,7 +130,8 @@ def _decode_with_pyav(path: str) -> tuple[np.ndarray, int]:
     with av.open(path) as container:
       if not container.streams.audio:
         raise _missing_audio_error(path, container)
-      return _decode_track(container, container.streams.audio[0])
+      samples, rate = _decode_track(container, container.streams.audio[0])
+      return samples, rate, bool(container.streams.video)
   except (av.FFmpegError, OSError) as error:
     raise AudioError(f"{path}: cannot read audio: {error}") from error
 
@@ -207,9 +235,11 @@ def audio_features(path: str, config: AudioConfig) -> np.ndarray:
   Returns:
     [n_mfcc, num_frames] float32.
   Raises:
-    AudioError: naming `path`, if the file cannot be read.
+    AudioError: naming `path`, if the file cannot be read or its audio (a
+      video's track too) is all zeros.
   """
   waveform = load_audio(path, config.sample_rate)
+  require_sound(path, waveform)  # A video's silent track is no training clip.
   features = fix_length(mfcc(waveform, config), config.num_frames, config.crop)
   if config.normalise:
     features = normalise_utterance(features)

@@ -124,8 +124,12 @@ def scan(roots: Sequence[str]) -> tuple[list[Clip], list[Skipped]]:
 
   Returns:
     The clips sorted by clip id, and the media files that were skipped: names
-    that do not parse, actors that contradict their `Actor_XX` folder, and
-    modalities that their file type cannot hold (e.g. a 03- .mp4).
+    that do not parse, actors that contradict their `Actor_XX` folder,
+    modalities that their file type cannot hold (e.g. a 03- .mp4), and
+    duplicates: a file that another of the same clip and modality in the same
+    root (e.g. a .wav beside a .flac) wins over and that supplies nothing
+    else. Files that an earlier root's wins over are not listed: that is
+    what several roots are for.
   Raises:
     FileNotFoundError: if a root does not exist or is not a directory.
   """
@@ -167,7 +171,7 @@ def scan(roots: Sequence[str]) -> tuple[list[Clip], list[Skipped]]:
            video_path=_best(video_offers.get(clip_id)))
       for clip_id in sorted(names)
   ]
-  return clips, skipped
+  return clips, skipped + _duplicates(clips, audio_offers, video_offers)
 
 
 def _media_files(root: str) -> list[str]:
@@ -207,6 +211,21 @@ def _video_rank(modality: int, extension: str) -> int | None:
   if extension not in _VIDEO_EXTENSIONS:
     return None
   return {_AUDIO_VIDEO: 0, _VIDEO_ONLY: 1}.get(modality)
+
+
+def _duplicates(clips: list[Clip], *offers_by_kind: dict[str, list[tuple[tuple[int, int], str]]]
+                ) -> list[Skipped]:
+  """The files left unused because one of the same rank (same root and modality)
+  supplies that modality of their clip instead; each listed once."""
+  used = {path for clip in clips for path in (clip.audio_path, clip.video_path)}
+  duplicates = {}
+  for offers in offers_by_kind:
+    for _, clip_offers in sorted(offers.items()):
+      best_rank, best_path = min(clip_offers)
+      for rank, path in sorted(clip_offers):
+        if rank == best_rank and path not in used:
+          duplicates.setdefault(path, Skipped(path, f"a duplicate of {best_path}"))
+  return list(duplicates.values())
 
 
 def _best(offers: list[tuple[tuple[int, int], str]] | None) -> str | None:

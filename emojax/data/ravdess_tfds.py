@@ -1,8 +1,9 @@
 """A TFDS builder that turns local RAVDESS trees into TFRecords of per-clip features.
 
-Each feature setting (and set of roots) is its own builder config, named by a
-hash of the setting, so building twice is a no-op and a changed setting is
-written beside the old one, never over it.
+Each feature setting (and set of roots, and their files' sizes and modification
+times) is its own builder config, named by a hash of the setting, so building
+twice is a no-op and a changed setting is written beside the old one, never over
+it. One process at a time builds a config; the others wait and reuse its records.
 """
 import concurrent.futures
 import contextlib
@@ -19,6 +20,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 import threadpoolctl
 
+from emojax import locks
 from emojax.data import action_units
 from emojax.data import audio as audio_lib
 from emojax.data import features as features_lib
@@ -27,6 +29,11 @@ from emojax.data import video as video_lib
 
 SPLIT = "clips"  # Every clip; protocols split them later ("all" is reserved).
 REPORT_FILE = "report.json"
+
+
+class NoClipsError(ValueError):
+  """The roots gave no example. `report` (set by `prepare`) lists every skipped file."""
+  report: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
@@ -88,6 +95,8 @@ not used.
     clips, skipped = ravdess.scan(config.roots)
     self.skipped = list(skipped)
     self.clips_read = len(clips)
+    if not clips:
+      raise NoClipsError(_no_clips_message(config.roots))
     units = {}
     if config.action_units:
       units, bad_rows = action_units.read_action_units(config.action_units)
@@ -106,13 +115,29 @@ not used.
             initializer=features_lib.limit_worker_threads))
         results = pool.map(features_lib.safe_clip_example, clips,
                            [config.features] * len(clips), chunksize=4)
+      written = 0
       for clip, (example, bad_file) in zip(clips, results):
         if bad_file is not None:
           self.skipped.append(bad_file)
           continue
         example["has_au"] = clip.clip_id in units
         example["au"] = units.get(clip.clip_id, no_units)
+        written += 1
         yield clip.clip_id, example
+    if not written:
+      raise NoClipsError(
+          f"None of the {len(clips)} RAVDESS clips found under {', '.join(config.roots)} "
+          f"could be read, e.g. {self.skipped[-1].file}: {self.skipped[-1].reason}")
+
+
+def _no_clips_message(roots: tuple[str, ...]) -> str:
+  """Says that `roots` hold no RAVDESS clip, showing two names that are there."""
+  names = [os.path.relpath(os.path.join(folder, name), root)
+           for root in roots for folder, _, files in sorted(os.walk(root))
+           for name in sorted(files)][:2]
+  found = f"files there include {', '.join(names)}" if names else "there are no files there"
+  return (f"No RAVDESS clips found under {', '.join(roots)}: {found}. A RAVDESS media file is "
+          "named MM-VV-EE-II-SS-RR-AA.wav/.flac/.mp4/.avi, e.g. 03-01-05-01-01-01-12.wav.")
 
 
 def feature_config(data_config: ml_collections.ConfigDict) -> features_lib.FeatureConfig:
@@ -123,17 +148,24 @@ def feature_config(data_config: ml_collections.ConfigDict) -> features_lib.Featu
 
 
 def _tree_digest(roots: tuple[str, ...], units: str) -> str:
-  """A digest of every file's path and size under the roots, and of the CSV: files
-  added, removed or replaced give new records rather than stale ones."""
+  """A digest of every file's path, size and modification time (ns) under the roots,
+  and of the CSV's: files added, removed, replaced or rewritten in place (even at the
+  same size) give new records rather than stale ones. Hashing the content instead
+  would read every byte of a full download on every start."""
   listing = []
   for root in roots:
     for folder, _, names in sorted(os.walk(root)):
       for name in sorted(names):
         path = os.path.join(folder, name)
-        listing.append((os.path.relpath(path, root), os.path.getsize(path)))
+        listing.append((os.path.relpath(path, root), *_size_and_mtime(path)))
   if units:
-    listing.append((units, os.path.getsize(units)))
+    listing.append((units, *_size_and_mtime(units)))
   return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:12]
+
+
+def _size_and_mtime(path: str) -> tuple[int, int]:
+  status = os.stat(path)
+  return status.st_size, status.st_mtime_ns
 
 
 def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
@@ -165,27 +197,51 @@ def prepare(data_config: ml_collections.ConfigDict) -> tuple[RavdessFeatures, di
 
   The report (`clips_read`, `clips_written`, `skipped`: [{file, reason}],
   `seconds`) is saved beside the records and returned again on a no-op build.
+  One process at a time builds a feature set (a lock file beside its records):
+  another process, or a second host of the same run, waits and then reuses them.
+
+  Raises:
+    NoClipsError: naming the roots, if they hold no RAVDESS clip or none could
+      be read; its `report` lists every skipped file.
   """
   config = builder_config(data_config)
   data_dir = os.path.expanduser(data_config.tfds_dir)
-  builder = RavdessFeatures(config=config, data_dir=data_dir)
-  report_path = os.path.join(builder.data_dir, REPORT_FILE)
-  if builder.is_prepared() and os.path.exists(report_path):
-    with open(report_path) as f:
-      return builder, json.load(f)
-  start = time.perf_counter()
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=config.roots[0]))
-  report = {
+  lock_path = os.path.join(data_dir, RavdessFeatures.name, f"{config.name}.lock")
+  with locks.hold(lock_path, f"the feature build {config.name}", wait=True):
+    # Made under the lock, so that it sees a build that finished while we waited.
+    builder = RavdessFeatures(config=config, data_dir=data_dir)
+    report_path = os.path.join(builder.data_dir, REPORT_FILE)
+    if builder.is_prepared() and os.path.exists(report_path):
+      with open(report_path) as f:
+        return builder, json.load(f)
+    start = time.perf_counter()
+    try:
+      builder.download_and_prepare(
+          download_config=tfds.download.DownloadConfig(manual_dir=config.roots[0]))
+    except NoClipsError as error:
+      error.report = _build_report(builder, 0, start)
+      raise
+    report = _build_report(builder, builder.info.splits[SPLIT].num_examples, start)
+    write_report(report_path, report)
+  return builder, report
+
+
+def _build_report(builder: RavdessFeatures, clips_written: int, start: float) -> dict[str, Any]:
+  return {
       "clips_read": builder.clips_read,
-      "clips_written": builder.info.splits[SPLIT].num_examples,
+      "clips_written": clips_written,
       "skipped": [dataclasses.asdict(s) for s in builder.skipped],
       "seconds": round(time.perf_counter() - start, 2),
   }
-  with open(report_path + ".tmp", "w") as f:
+
+
+def write_report(path: str, report: dict[str, Any]) -> None:
+  """Writes `report` as JSON, whole or not at all, even with another process at it."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  partial = f"{path}.{os.getpid()}.tmp"
+  with open(partial, "w") as f:
     json.dump(report, f, indent=2)
-  os.replace(report_path + ".tmp", report_path)
-  return builder, report
+  os.replace(partial, path)
 
 
 def load_clips(builder: RavdessFeatures, images_per_clip: int) -> dict[str, np.ndarray]:

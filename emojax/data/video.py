@@ -78,8 +78,8 @@ def read_frames(path: str, times_s: np.ndarray) -> np.ndarray:
   Returns:
     [n, height, width, 3] uint8 RGB.
   Raises:
-    VideoError: naming `path`, if it cannot be opened, has no frames, or ends
-      before a requested frame.
+    VideoError: naming `path`, if it is empty, cannot be opened, has no
+      frames, or ends before a requested frame.
   """
   capture, fps, frame_count = _open(path)
   try:
@@ -225,6 +225,8 @@ def _default_cascade_path() -> str:
 
 def _open(path: str) -> tuple[cv2.VideoCapture, float, int]:
   """Opens a video: the capture, its frame rate and its frame count."""
+  if os.path.isfile(path) and os.path.getsize(path) == 0:
+    raise VideoError(f"{path}: the file is empty (0 bytes).")
   capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
   if not capture.isOpened():
     raise VideoError(f"{path}: cannot open the video (missing, or not a video "
