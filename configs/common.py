@@ -49,7 +49,9 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.split.fractions = (0.8, 0.1, 0.1)
   data.split.seed = 0
   # `actor_folds`: the honest protocol, train/val/test actors from a folds file.
-  data.split.folds_file = os.path.join(REPO_ROOT, "configs", "ravdess_actor_folds.json")
+  # Relative to the repository's root, where commands run: a run's config.json
+  # then reads the same in any clone.
+  data.split.folds_file = "configs/ravdess_actor_folds.json"
   data.split.fold = 0
   data.split.train_fraction = 1.0  # Keep this fraction of the fold's training actors.
   # `class`: the study's pairing (each image with a random audio clip of its

@@ -60,11 +60,12 @@ def flatten(tree: Mapping, prefix: str = "") -> dict[str, Any]:
 
 
 def changed_keys(saved: ml_collections.ConfigDict | Mapping,
-                 config: ml_collections.ConfigDict | Mapping) -> list[str]:
-  """Keys, other than run-time ones, whose values differ (or that only one side has)."""
+                 config: ml_collections.ConfigDict | Mapping,
+                 ignore: frozenset[str] = RUN_TIME_KEYS) -> list[str]:
+  """Keys, other than `ignore`d ones, whose values differ (or that only one side has)."""
   before, after = flatten(_as_json(saved)), flatten(_as_json(config))
   return sorted(key for key in before.keys() | after.keys()
-                if key not in RUN_TIME_KEYS and before.get(key, "<absent>") != after.get(key, "<absent>"))
+                if key not in ignore and before.get(key, "<absent>") != after.get(key, "<absent>"))
 
 
 def _describe(keys: list[str], saved: Mapping, config: Mapping) -> str:

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import matplotlib
 import ml_collections
@@ -15,6 +15,8 @@ from absl import flags
 from absl import logging
 
 from configs import common as configs_common
+from emojax import metrics as metrics_lib
+from emojax import run_dir
 from emojax import train
 from emojax.data import ravdess
 
@@ -72,40 +74,65 @@ def data_overrides() -> dict[str, Any]:
   return overrides
 
 
+def data_flags() -> list[str]:
+  """data_overrides() as command-line flags, with paths relative to the repository."""
+  overrides = data_overrides()
+  roots = tuple(os.path.relpath(root) for root in overrides["data.roots"])
+  units = overrides["data.action_units"] and os.path.relpath(overrides["data.action_units"])
+  return [f'--config.data.roots="{roots}"', f"--config.data.action_units={units}"]
+
+
 def make_config(network: Network, visual: str,
                 overrides: dict[str, Any]) -> ml_collections.ConfigDict:
   """configs/<network>.py with the data of --data_dir, `overrides` (flat keys) and epochs."""
   module = importlib.import_module(f"configs.{network.config.format(visual=visual)}")
   config = module.get_config(visual) if network.fused else module.get_config()
-  config.train.num_epochs = NUM_EPOCHS.value or DEFAULT_EPOCHS  # Unless `overrides` say.
-  config.update_from_flattened_dict({**data_overrides(), **overrides})
+  config.train.num_epochs = DEFAULT_EPOCHS  # Unless `overrides` say.
   # The tables read the selected checkpoint's test metrics only; a test pass per
   # epoch would cost most in the low-data splits, whose test sets are largest.
   config.train.log_test_metrics = False
+  return finish_config(config, overrides)
+
+
+def finish_config(config: ml_collections.ConfigDict,
+                  overrides: dict[str, Any]) -> ml_collections.ConfigDict:
+  """`config` with the data of --data_dir, `overrides` (flat keys), --num_epochs and
+  --quick's tiny networks."""
+  config.update_from_flattened_dict({**data_overrides(), **overrides})
+  if NUM_EPOCHS.value:
+    config.train.num_epochs = NUM_EPOCHS.value
   if QUICK.value:
     config.train.num_epochs = 1
-    config.data.split.folds_file = os.path.join(configs_common.REPO_ROOT, "configs",
-                                                "sample_actor_folds.json")
+    config.data.split.folds_file = "configs/sample_actor_folds.json"
     config.model.update(audio_widths=(4, 8), image_widths=(4, 8), au_widths=(16,),
                         lstm_size=8, embed_dim=16 if config.model.embed_dim else 0,
                         joint_hidden=(16, 16), shared_hidden=(16,), probe_hidden=(16,))
   return config
 
 
+# What a finished run's record may differ in from the config asked for: where
+# and how fast it ran, not what it learned or was scored on.
+IGNORED_IN_RECORDS = frozenset({"data.tfds_dir", "data.num_workers", "model.conv_impl",
+                                "train.log_test_metrics", "train.eval_batch_size",
+                                "train.keep_checkpoints"})
+
+
 @dataclasses.dataclass(frozen=True)
 class RunResult:
-  """A finished run: its final (validation-selected) metrics and its per-epoch log."""
-  workdir: str
+  """A finished run, as its record (results/records/...json) keeps it: its config, final
+  (validation-selected) metrics, per-epoch log, confusion matrices and training time."""
+  config: dict[str, Any]
   final: dict[str, float]
   epochs: list[dict[str, float]]
-  train_seconds: float
+  confusions: dict[str, dict[str, list[list[int]]]]
+  train_seconds: float | None  # None where the run's time was not kept.
 
   def at_selected(self, key: str) -> float:
     """A per-epoch value (e.g. train/joint_accuracy) at the selected epoch."""
     return self.epochs[int(self.final["selected_epoch"]) - 1][key]
 
   def confusion(self, split: str = "test", head: str = "joint") -> list[list[int]]:
-    return _read_json(os.path.join(self.workdir, "final_confusion.json"))[split][head]
+    return self.confusions[split][head]
 
 
 def _read_json(path: str) -> Any:
@@ -113,14 +140,38 @@ def _read_json(path: str) -> Any:
     return json.load(f)
 
 
-def run(config: ml_collections.ConfigDict, workdir: str) -> RunResult | None:
-  """Trains `config` in `workdir` unless it finished before (resuming a killed run).
+def _check_same_config(saved: dict, config: ml_collections.ConfigDict, where: str) -> None:
+  changed = run_dir.changed_keys(saved, config, ignore=IGNORED_IN_RECORDS)
+  if changed:
+    raise run_dir.RunDirError(
+        f"{where} holds a finished run of another config (it differs in "
+        f"{', '.join(changed)}); delete it to train this one, or use another --results_dir.")
 
+
+def _from_workdir(workdir: str, seconds: float | None) -> RunResult:
+  return RunResult(_read_json(os.path.join(workdir, run_dir.CONFIG_FILE)),
+                   _read_json(os.path.join(workdir, "final_metrics.json")),
+                   metrics_lib.read_rows(os.path.join(workdir, "metrics.jsonl")),
+                   _read_json(os.path.join(workdir, "final_confusion.json")), seconds)
+
+
+def run(config: ml_collections.ConfigDict, *parts: str) -> RunResult | None:
+  """The run of `config` named `parts`: read from its record if one was kept, else
+  trained (a killed run resumes) in runs/<parts> and recorded in records/<parts>.json.
+
+  Records are small and committed, so that a table regenerates without the runs'
+  checkpoints. A record or workdir of another config is refused, naming the keys.
   A failing run is logged and returns None, so one bad run loses no other work.
   """
-  final_path = os.path.join(workdir, "final_metrics.json")
-  seconds_path = os.path.join(workdir, "train_seconds.json")
-  if not os.path.exists(final_path):
+  record_path = results_path("records", *parts) + ".json"
+  if os.path.exists(record_path):
+    record = _read_json(record_path)
+    _check_same_config(record["config"], config, record_path)
+    return RunResult(**record)
+  workdir = results_path("runs", *parts)
+  if os.path.exists(os.path.join(workdir, "final_metrics.json")):
+    _check_same_config(_read_json(os.path.join(workdir, run_dir.CONFIG_FILE)), config, workdir)
+  else:
     logging.info("Training %s (%d epochs).", workdir, config.train.num_epochs)
     start = time.time()
     try:
@@ -128,12 +179,13 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> RunResult | None:
     except Exception:  # pylint: disable=broad-except
       logging.exception("Run %s failed; going on with the others.", workdir)
       return None
-    with open(seconds_path, "w") as f:
+    with open(os.path.join(workdir, "train_seconds.json"), "w") as f:
       json.dump(time.time() - start, f)
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    epochs = [json.loads(line) for line in f]
-  seconds = _read_json(seconds_path) if os.path.exists(seconds_path) else float("nan")
-  return RunResult(workdir, _read_json(final_path), epochs, seconds)
+  seconds_path = os.path.join(workdir, "train_seconds.json")
+  result = _from_workdir(workdir, _read_json(seconds_path) if os.path.exists(seconds_path)
+                         else None)
+  metrics_lib.write_json(record_path, dataclasses.asdict(result))
+  return result
 
 
 def network_runs(networks: Sequence[Network], visual: str, overrides: dict[str, Any],
@@ -143,7 +195,7 @@ def network_runs(networks: Sequence[Network], visual: str, overrides: dict[str, 
   for network in networks:
     config = make_config(network, visual, overrides)
     key = network.config.format(visual=visual)
-    results[key] = run(config, results_path("runs", tag, key))
+    results[key] = run(config, tag, key)
   return results
 
 
@@ -163,15 +215,41 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
   return "\n".join(lines) + "\n"
 
 
+def fold_records(node: Any) -> Iterator[dict]:
+  """Every per-fold record in a report's numbers: a dict with a `test` list of actors
+  and `test_*` metrics."""
+  if isinstance(node, dict):
+    if isinstance(node.get("test"), list) and any(key.startswith("test_") for key in node):
+      yield node
+    for value in node.values():
+      yield from fold_records(value)
+  elif isinstance(node, list):
+    for value in node:
+      yield from fold_records(value)
+
+
+def check_ledger(numbers: dict[str, Any]) -> None:
+  """Refuses numbers with a per-fold record that does not name the actors behind its
+  choices (`selected_on`), or that names any of its own test actors there."""
+  for record in fold_records(numbers):
+    if "selected_on" not in record:
+      raise ValueError(f"The per-fold record of fold {record.get('fold')} (test actors "
+                       f"{record['test']}) does not say which actors chose it (selected_on).")
+    leaked = sorted(set(record["selected_on"]) & set(record["test"]))
+    if leaked:
+      raise ValueError(f"The per-fold record of fold {record.get('fold')} was chosen on its "
+                       f"own test actors {leaked}; a test actor may choose nothing.")
+
+
 def write_report(name: str, markdown: str, numbers: dict[str, Any],
                  results: dict[str, RunResult | None]) -> None:
   """results/<name>.md and results/<name>.json, with the runs' total training time
   (summed from each run's record, so a rerun that skips them still reports it)."""
-  seconds = sum(result.train_seconds for result in results.values() if result)
+  check_ledger(numbers)
+  seconds = sum(result.train_seconds or 0 for result in results.values() if result)
   with open(results_path(f"{name}.md"), "w") as f:
     f.write(markdown)
-  with open(results_path(f"{name}.json"), "w") as f:
-    json.dump({**numbers, "train_seconds_total": seconds}, f, indent=2, sort_keys=True)
+  metrics_lib.write_json(results_path(f"{name}.json"), {**numbers, "train_seconds_total": seconds})
   print(markdown)
   print(f"Wrote {results_path(name + '.md')} and .json")
 

@@ -1,7 +1,11 @@
 """Every config builds and takes a data-parallel train step on the bundled sample."""
+import importlib
+import os
+
 import numpy as np
 import pytest
 
+from configs.actor_folds import common as honest
 from emojax import train
 from tests.test_models import NETWORKS, load_config
 
@@ -28,3 +32,18 @@ def test_every_config_trains_and_evaluates_on_two_devices(network, sample_tfds_d
   results, confusion = train.evaluate_split(run, state["params"], "val")
   assert set(confusion) == set(run.model.heads)
   assert 0.0 <= results["val/joint_accuracy"] <= 1.0
+
+
+ROWS = sorted(name.removesuffix(".py") for name in os.listdir("configs/actor_folds")
+              if name.endswith(".py") and name not in ("__init__.py", "common.py"))
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_every_honest_row_splits_by_actor_pairs_by_clip_and_labels_standardisation(row):
+  module = importlib.import_module(f"configs.actor_folds.{row}")
+  for setting in honest.SETTINGS:
+    config = module.get_config(setting)
+    assert (config.data.split.protocol, config.data.pairing) == ("actor_folds", "clip")
+    assert bool(config.data.standardise_per_actor) == (setting in honest.TRANSDUCTIVE)
+  with pytest.raises(ValueError, match="'tuned': expected one of"):
+    module.get_config("tuned")

@@ -1,10 +1,13 @@
 """Each experiment script, end to end with --quick on the bundled sample."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
+
+from experiments import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -63,37 +66,58 @@ def test_low_data_runs_every_share(tmp_path, sample_tfds_dir):
 
 
 @pytest.mark.slow
-def test_actor_folds_summary_has_mean_std_actors_and_epochs(tmp_path, sample_tfds_dir):
+def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, sample_tfds_dir):
   _quick("exp4_actor_folds", tmp_path, sample_tfds_dir)
-  summary = _read_json(tmp_path / "quick" / "actor_folds.json")["networks"]
-  assert set(summary) == {"audio", "au", "concat", "concat_lstm", "concat_equalized", "probe",
-                          "joint_loss", "audio_speech_song", "audio_standardised",
-                          "au_standardised", "concat_equalized_standardised",
-                          "probe_standardised"}
-  probe = summary["probe"]
+  numbers = _read_json(tmp_path / "quick" / "actor_folds.json")
+  rows = numbers["rows"]
+  assert set(rows) == {"audio", "au", "concat_au", "concat_lstm_au", "concat_equalized_au",
+                       "probe_au", "joint_loss_au", "audio_speech_song", "audio@standardised",
+                       "au@standardised", "concat_equalized_au@standardised",
+                       "probe_au@standardised"}
+  probe = rows["probe_au"]
+  assert probe["config"] == "configs/actor_folds/probe_au.py"
+  assert rows["probe_au@standardised"]["normalisation"] == "per actor (transductive)"
   for key in ("test_accuracy_mean", "test_accuracy_std", "test_uar_mean", "test_uar_std",
               "audio_probe_test_uar_mean", "au_probe_test_uar_mean"):
     assert 0 <= probe[key] <= 1, key
-  assert probe["folds"][0]["test"] == [2] and probe["folds"][0]["train"] == [5]
-  assert probe["folds"][0]["selected_epoch"] == 1
+  (record,) = probe["folds"]
+  assert (record["train"], record["val"], record["test"]) == ([5], [1], [2])
+  assert record["selected_on"] == [1] and record["selected_epoch"] == 1
+  markdown = (tmp_path / "quick" / "actor_folds.md").read_text()
+  assert "python -m emojax.main --config=configs/actor_folds/probe_au.py " in markdown
+  # The record stands in for the run: a second report trains nothing.
+  shutil.rmtree(tmp_path / "quick" / "runs")
+  again = _quick("exp4_actor_folds", tmp_path, sample_tfds_dir)
+  assert "Training" not in again.stderr
+  assert _read_json(tmp_path / "quick" / "actor_folds.json")["rows"] == rows
 
   _quick("exp5_actor_folds_low_data", tmp_path, sample_tfds_dir)
-  low_data = _read_json(tmp_path / "quick" / "actor_folds_low_data.json")["networks"]
-  assert set(low_data["probe"]) == {"1.0", "0.5", "0.25"}
-  assert low_data["probe"]["1.0"] == summary["probe"]  # Reused, not retrained.
+  low_data = _read_json(tmp_path / "quick" / "actor_folds_low_data.json")["rows"]
+  assert set(low_data["probe_au"]) == {"1.0", "0.5", "0.25"}
+  assert low_data["probe_au"]["1.0"]["folds"] == probe["folds"]  # Reused, not retrained.
 
 
 @pytest.mark.slow
-def test_tuning_chooses_on_validation_and_reports_the_choice_over_folds(tmp_path, sample_tfds_dir):
+def test_tuning_chooses_per_fold_on_that_folds_validation_actors(tmp_path, sample_tfds_dir):
   _quick("exp6_tuning", tmp_path, sample_tfds_dir)
   numbers = _read_json(tmp_path / "quick" / "tuning.json")
-  assert set(numbers["grid"]) == {"audio", "probe"}
-  for key, by_setting in numbers["grid"].items():
-    assert set(by_setting) == set(numbers["settings"])
-    best_uar = max(values["val_uar"] for values in by_setting.values())
-    assert by_setting[numbers["tuned"][key]["setting"]]["val_uar"] == best_uar
-    assert 0 <= numbers["tuned"][key]["test_uar_mean"] <= 1
-  assert numbers["tuned"]["audio"]["target_uar"] == 0.6
-  # A grid row per setting, then the tuned row.
-  rows = len(numbers["settings"]) + 1
-  assert (tmp_path / "quick" / "tuning.md").read_text().count("| 4: probe |") == rows
+  assert set(numbers["grid"]) == {"audio", "probe_au"}
+  for name, by_kind in numbers["tuned"].items():
+    for kind, settings in (("inductive", ("study", "adam", "time_pooling", "dropout")),
+                           ("transductive", ("standardised", "dropout_standardised"))):
+      (record,) = by_kind[kind]["folds"]
+      assert record["selected_on"] == [1] and record["test"] == [2]
+      best = max(numbers["grid"][name][s]["folds"][0]["val_uar"] for s in settings)
+      assert numbers["grid"][name][record["setting"]]["folds"][0]["val_uar"] == best
+
+
+def test_a_record_chosen_on_its_own_test_actors_is_refused(tmp_path):
+  honest = {"rows": {"probe_au": {"folds": [
+      {"fold": 0, "test": [1, 2], "val": [5, 6], "selected_on": [5, 6], "test_uar": 0.5}]}}}
+  common.check_ledger(honest)
+  leaky = {"grid": {"folds": [{"fold": 1, "test": [5, 6], "selected_on": [5, 6, 7],
+                               "test_uar": 0.6}]}}
+  with pytest.raises(ValueError, match=r"fold 1 was chosen on its own test actors \[5, 6\]"):
+    common.check_ledger(leaky)
+  with pytest.raises(ValueError, match="fold 2 .* does not say which actors chose it"):
+    common.check_ledger({"folds": [{"fold": 2, "test": [1], "test_accuracy": 0.4}]})

@@ -3,6 +3,7 @@ import pytest
 
 from configs import common
 from emojax.data import splits
+from tools import emobox_folds
 
 FOLDS_FILE = common.get_data_config().split.folds_file
 
@@ -55,3 +56,12 @@ def test_fewer_train_actors_keeps_as_many_women_as_men(fraction, expected):
   assert fewer["val"] == fold["val"] and fewer["test"] == fold["test"]
   with pytest.raises(ValueError, match="train_fraction"):
     splits.fewer_train_actors(fold, 0.0)
+
+
+def test_emobox_folds_test_emoboxs_actors_and_validate_on_two_men_and_two_women():
+  folds = splits.load_actor_folds("configs/emobox_actor_folds.json")
+  assert folds == emobox_folds.emobox_folds()  # The committed file is the tool's.
+  assert [fold["test"] for fold in folds] == list(emobox_folds.TEST_ACTORS)
+  for fold in folds:
+    assert sorted(fold["train"] + fold["val"] + fold["test"]) == list(range(1, 25))
+    assert len(fold["train"]) == 16 and sorted(a % 2 for a in fold["val"]) == [0, 0, 1, 1]

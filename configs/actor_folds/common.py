@@ -1,0 +1,44 @@
+"""The honest protocol's settings, shared by the configs of its tables' rows.
+
+Folds by actor (the fold is `--config.data.split.fold`), audio and visual
+features of the same recording, the epoch chosen on the fold's validation
+actors. A setting names the training; the study's is "study".
+"""
+import ml_collections
+
+# Each setting adds one change to the one before it, as exp6's ladder climbs;
+# "standardised" and "dropout_standardised" read the test actors' unlabelled
+# clips (transductive).
+SETTINGS = ("study", "standardised", "adam", "time_pooling", "dropout", "dropout_standardised")
+TRANSDUCTIVE = ("standardised", "dropout_standardised")
+
+
+def honest(config: ml_collections.ConfigDict, setting: str) -> ml_collections.ConfigDict:
+  """`config` (a network of configs/) on folds by actor, trained as `setting` says."""
+  if setting not in SETTINGS:
+    raise ValueError(f"Config argument {setting!r}: expected one of {SETTINGS} "
+                     "(e.g. --config=configs/actor_folds/probe_au.py:dropout).")
+  config.data.split.protocol = "actor_folds"
+  config.data.pairing = "clip"
+  config.train.num_epochs = 10  # 25 in the study; 10 fit 2 CPU cores.
+  config.train.log_test_metrics = False  # The tables read the selected epoch's test metrics.
+  if setting in TRANSDUCTIVE:
+    # Per actor instead of per clip: a clip's loudness and pitch relative to its
+    # actor's other clips are kept, the actor's own level and timbre removed.
+    config.data.standardise_per_actor = ("audio", "au")
+    config.data.audio.normalise = False
+  if setting == "study" or setting == "standardised":
+    return config
+  # Averaged over time, the audio embedding is 640-d instead of 40,960-d and
+  # slower to fit with SGD at 0.01, hence Adam and 30 epochs first.
+  config.optimizer.name = "adam"
+  config.optimizer.learning_rate = 0.001
+  config.train.num_epochs = 30
+  config.train.select_metric = "val/joint_uar"
+  if setting == "adam":
+    return config
+  config.model.audio_pooling = "time_mean"
+  if setting == "time_pooling":
+    return config
+  config.model.dropout = 0.3
+  return config
