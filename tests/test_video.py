@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emojax.data import preprocess
 from emojax.data import video
 
 # Real sample clips of one recording (actor 05, happy): a face crop (15 frames,
@@ -31,16 +32,6 @@ def _all_frames_rgb(path):
 def test_video_config_rejects_odd_num_frames():
   with pytest.raises(ValueError, match="even"):
     video.VideoConfig(num_frames=5)
-
-
-def test_sample_times_are_centred_and_spaced_by_interval():
-  np.testing.assert_allclose(video.sample_times(3.0, 6, 0.5),
-                             [0.25, 0.75, 1.25, 1.75, 2.25, 2.75])
-
-
-def test_sample_times_clamp_a_clip_shorter_than_the_span():
-  np.testing.assert_allclose(video.sample_times(1.0, 6, 0.5),
-                             [0.0, 0.0, 0.25, 0.75, 1.0, 1.0])
 
 
 def test_read_frames_avi_shape_and_dtype(sample_dir):
@@ -88,32 +79,6 @@ def test_face_detector_raises_naming_a_missing_cascade(tmp_path):
     video.FaceDetector(missing)
 
 
-def test_crop_face_without_box_takes_the_centre_square():
-  frame = np.zeros((100, 200, 3), np.uint8)
-  frame[:, 50:150] = 255
-  face = video.crop_face(frame, None, face_size=50, margin=0.1)
-  assert face.shape == (50, 50, 3)
-  assert face.dtype == np.uint8
-  assert (face == 255).all()
-
-
-def test_crop_face_adds_margin_around_the_box():
-  rows, columns = np.indices((200, 200))
-  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
-                    3, axis=2)
-  # A 100 px box with 10% margin each side: the 120 px square from 40 to 160.
-  face = video.crop_face(frame, (50, 50, 100, 100), face_size=120, margin=0.1)
-  np.testing.assert_array_equal(face, frame[40:160, 40:160])
-
-
-def test_crop_face_shifts_the_square_inside_the_frame():
-  rows, columns = np.indices((200, 200))
-  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
-                    3, axis=2)
-  face = video.crop_face(frame, (0, 0, 50, 50), face_size=60, margin=0.1)
-  np.testing.assert_array_equal(face, frame[0:60, 0:60])
-
-
 def test_face_images_shape_and_faces_found_on_a_face_crop(sample_dir,
                                                           detector):
   images, faces_found = video.face_images(str(sample_dir / AVI),
@@ -128,8 +93,8 @@ def test_face_images_put_frames_2j_and_2j_plus_1_side_by_side(sample_dir,
   path = str(sample_dir / AVI)
   config = video.VideoConfig()
   images, _ = video.face_images(path, config, detector)
-  frames = video.read_frames(path, video.sample_times(3.0, 6, 0.5))
-  faces = [video.crop_face(frame, detector.detect(frame), 64, 0.1)
+  frames = video.read_frames(path, preprocess.frame_times(3.0, config)[0])
+  faces = [preprocess.crop_face(frame, detector.detect(frame), 64, 0.1)
            for frame in frames]
   for j in range(3):
     np.testing.assert_array_equal(images[j, :, :64], faces[2 * j])

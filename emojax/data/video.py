@@ -1,14 +1,18 @@
 """Video file -> face images in the study's form: two face frames side by side.
 
 A clip gives `num_frames` frames sampled `interval_s` apart around its middle;
-in each the largest face is cropped to a square, and consecutive frames
-(2j, 2j + 1) are placed side by side as one image of the image network.
+in each the largest face is found here (`FaceDetector`), cropped to a square,
+and consecutive frames (2j, 2j + 1) are placed side by side as one image of the
+image network. Sampling and cropping are `emojax.data.preprocess`'s, which
+inference shares; this module reads files and finds faces.
 """
 import dataclasses
 import os
 
 import cv2
 import numpy as np
+
+from emojax.data import preprocess
 
 # Detection runs on a copy whose longer side is at most this many pixels:
 # Haar detection time grows with the pixel count, and a RAVDESS face is still
@@ -53,20 +57,6 @@ class VideoError(Exception):
   """A video file could not be read; the message names the file."""
 
 
-def sample_times(duration_s: float, num_frames: int,
-                 interval_s: float) -> np.ndarray:
-  """Times of the frames to sample: `interval_s` apart, centred in the clip.
-
-  Times outside the clip are clamped to [0, duration_s], so a clip shorter
-  than the span repeats its first and last frames.
-
-  Returns:
-    [num_frames] float64 seconds, non-decreasing.
-  """
-  offsets = (np.arange(num_frames) - (num_frames - 1) / 2) * interval_s
-  return np.clip(duration_s / 2 + offsets, 0.0, duration_s)
-
-
 def read_frames(path: str, times_s: np.ndarray) -> np.ndarray:
   """Decodes the frames shown at `times_s`.
 
@@ -83,10 +73,21 @@ def read_frames(path: str, times_s: np.ndarray) -> np.ndarray:
   """
   capture, fps, frame_count = _open(path)
   try:
-    return _read_indices(capture, path, _frame_indices(times_s, fps,
-                                                       frame_count))
+    return _read_indices(capture, path, preprocess.frame_indices(
+        times_s, fps, frame_count))
   finally:
     capture.release()
+
+
+def duration_s(path: str) -> float:
+  """Seconds of video: its frame count over its frame rate, as OpenCV reads them.
+
+  Raises:
+    VideoError: naming `path`, if it cannot be opened or reports no frames.
+  """
+  capture, fps, frame_count = _open(path)
+  capture.release()
+  return frame_count / fps
 
 
 class FaceDetector:
@@ -142,41 +143,6 @@ class FaceDetector:
     return left, top, right - left, bottom - top
 
 
-def crop_face(frame: np.ndarray, box: tuple[int, int, int, int] | None,
-              face_size: int, margin: float) -> np.ndarray:
-  """A square face crop resized to face_size x face_size.
-
-  The square is centred on the box, its side the box's longer side plus
-  `margin` of it on each side, shrunk to fit the frame and shifted inside it.
-  With no box, it falls back to the largest centred square: the face crops
-  and RAVDESS's framing (one actor, facing the camera, mid-frame) put the face
-  at the centre.
-
-  Args:
-    frame: [height, width, 3] uint8.
-    box: (x, y, w, h) from `FaceDetector.detect`, or None.
-    face_size: output side in pixels.
-    margin: fraction of the box's side added on each side.
-  Returns:
-    [face_size, face_size, 3] uint8.
-  """
-  height, width = frame.shape[:2]
-  if box is None:
-    side = min(height, width)
-    centre_x, centre_y = width / 2, height / 2
-  else:
-    x, y, w, h = box
-    side = min(round(max(w, h) * (1 + 2 * margin)), height, width)
-    centre_x, centre_y = x + w / 2, y + h / 2
-  left = int(np.clip(round(centre_x - side / 2), 0, width - side))
-  top = int(np.clip(round(centre_y - side / 2), 0, height - side))
-  square = frame[top:top + side, left:left + side]
-  # INTER_AREA averages source pixels, which avoids aliasing when shrinking;
-  # it is not meant for enlarging.
-  interpolation = cv2.INTER_AREA if side >= face_size else cv2.INTER_LINEAR
-  return cv2.resize(square, (face_size, face_size), interpolation=interpolation)
-
-
 def face_images(path: str, config: VideoConfig,
                 detector: FaceDetector) -> tuple[np.ndarray, int]:
   """The clip's face images: pairs of sampled face frames side by side.
@@ -191,24 +157,14 @@ def face_images(path: str, config: VideoConfig,
   """
   capture, fps, frame_count = _open(path)
   try:
-    times = sample_times(frame_count / fps, config.num_frames,
-                         config.interval_s)
+    times = preprocess.frame_times(frame_count / fps, config)[0]
     frames = _read_indices(capture, path,
-                           _frame_indices(times, fps, frame_count))
+                           preprocess.frame_indices(times, fps, frame_count))
   finally:
     capture.release()
-  faces = []
-  faces_found = 0
-  for frame in frames:
-    box = detector.detect(frame)
-    faces_found += box is not None
-    faces.append(crop_face(frame, box, config.face_size, config.face_margin))
-  pairs = np.stack(faces).reshape(config.num_frames // 2, 2, config.face_size,
-                                  config.face_size, 3)
-  # [pairs, 2, h, w, 3] -> [pairs, h, 2 * w, 3]: the pair's frames side by side.
-  images = pairs.transpose(0, 2, 1, 3, 4).reshape(
-      config.num_frames // 2, config.face_size, 2 * config.face_size, 3)
-  return images, faces_found
+  boxes = [detector.detect(frame) for frame in frames]
+  images = preprocess.face_pairs(frames, boxes, config)[0]
+  return images, sum(box is not None for box in boxes)
 
 
 def _default_cascade_path() -> str:
@@ -238,13 +194,6 @@ def _open(path: str) -> tuple[cv2.VideoCapture, float, int]:
     raise VideoError(f"{path}: the video reports no frames (frame rate {fps}, "
                      f"{frame_count} frames).")
   return capture, fps, frame_count
-
-
-def _frame_indices(times_s: np.ndarray, fps: float,
-                   frame_count: int) -> np.ndarray:
-  """[n] int frame indices of `times_s`, rounding halves up."""
-  indices = np.floor(np.asarray(times_s) * fps + 0.5).astype(np.int64)
-  return np.clip(indices, 0, frame_count - 1)
 
 
 def _read_indices(capture: cv2.VideoCapture, path: str,
