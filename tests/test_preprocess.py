@@ -114,21 +114,24 @@ def test_crop_face_without_box_takes_the_centre_square():
   assert (face == 255).all()
 
 
-def test_crop_face_adds_margin_around_the_box():
+def _gradient_frame():
+  """[200, 200, 3] uint8 whose every 60 x 60 square differs from its neighbours."""
   rows, columns = np.indices((200, 200))
-  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
-                    3, axis=2)
+  return np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def test_crop_face_adds_margin_around_the_box():
+  frame = _gradient_frame()
   # A 100 px box with 10% margin each side: the 120 px square from 40 to 160.
   face = preprocess.crop_face(frame, (50, 50, 100, 100), face_size=120, margin=0.1)
   np.testing.assert_array_equal(face, frame[40:160, 40:160])
 
 
 def test_crop_face_shifts_the_square_inside_the_frame():
-  rows, columns = np.indices((200, 200))
-  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
-                    3, axis=2)
+  frame = _gradient_frame()
   face = preprocess.crop_face(frame, (0, 0, 50, 50), face_size=60, margin=0.1)
   np.testing.assert_array_equal(face, frame[0:60, 0:60])
+
 
 def test_each_window_samples_its_frames_about_its_own_centre():
   times = preprocess.frame_times(9.0, CONFIG, np.array([-3.0, 0.0, 3.0]))
