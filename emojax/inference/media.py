@@ -119,8 +119,7 @@ def from_arrays(audio: np.ndarray | None, frames: np.ndarray | None, sample_rate
   video = None
   if frames is not None and "image" in modalities:
     frames = np.asarray(frames)
-    video = Video(len(frames) / fps,
-                  lambda times: frames[preprocess.frame_indices(times, fps, len(frames))])
+    video = Video(len(frames) / fps, functools.partial(_frames_at, frames, fps))
   elif frames is not None and "au" in modalities:
     notes.append(_AU_NOTE)
   return _without_silence(Media(None, waveform, video, tuple(notes)))
@@ -136,11 +135,20 @@ def _without_silence(media: Media) -> Media:
 
 
 def _read_frames(path: str, times_s: np.ndarray) -> np.ndarray:
-  """`video_lib.read_frames`, its errors as InputError: frames are read after `from_file`."""
+  """The frames at `times_s` as training reads them (`video_lib.usable_frames`), its errors
+  as InputError: frames are read after `from_file`."""
   try:
-    return video_lib.read_frames(path, times_s)
+    return video_lib.usable_frames(path, times_s)[0]
   except video_lib.VideoError as error:
     raise InputError(str(error)) from error
+
+
+def _frames_at(frames: np.ndarray, fps: float, times_s: np.ndarray) -> np.ndarray:
+  """`_read_frames` for [frames, h, w, 3] arrays at `fps`."""
+  indices = preprocess.frame_indices(times_s, fps, len(frames))
+  return video_lib.replace_blank_frames(
+      frames[indices], indices, lambda: np.array([not video_lib.is_blank(f) for f in frames]),
+      lambda replacements: frames[replacements])[0]
 
 
 def _track_types(path: str) -> set[str]:
