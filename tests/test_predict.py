@@ -439,3 +439,11 @@ def test_benchmark_times_each_stage_of_a_prediction_itself(predictor, sample_dir
   seconds = benchmark_predict.stage_seconds(predictor, str(sample_dir / MP4))
   assert set(seconds) == set(benchmark_predict.STAGES)
   assert all(value > 0 for value in seconds.values())
+
+
+def test_frames_given_as_arrays_give_the_files_face_images(predictor, sample_dir):
+  path = str(sample_dir / FACECROP_AVI)
+  frames = video_lib.read_frames(path, np.arange(15) / 5)  # Every frame; the last is black.
+  from_arrays = predictor.inputs(media.from_arrays(None, frames, None, 5, 22050,
+                                                   predictor.model.modalities))
+  np.testing.assert_array_equal(from_arrays.images, predictor.inputs(predictor.media(path)).images)
