@@ -5,7 +5,6 @@ TFDS builder stored them (bit for bit) and the probabilities of the eval
 path's forward pass on those stored features; and the README's predict
 command runs as written on the bundled raw clip.
 """
-import json
 import os
 import re
 import shlex
@@ -14,13 +13,13 @@ import sys
 
 import av
 import jax
-import ml_collections
 import numpy as np
 import pytest
 import soundfile
 import threadpoolctl
 
 from emojax import inference
+from emojax import run_dir
 from emojax import train
 from emojax.data import ravdess
 from emojax.data import ravdess_tfds
@@ -50,8 +49,7 @@ def trained_run(tmp_path_factory, sample_tfds_dir):
 @pytest.fixture(scope="module")
 def stored_clip(trained_run):
   """CLIP's row of the records the run trained on, as `load_clips` reads them."""
-  with open(os.path.join(trained_run, train.CONFIG_FILE)) as f:
-    data_config = ml_collections.ConfigDict(json.load(f)).data
+  data_config = run_dir.require_config(trained_run).data
   builder, _ = ravdess_tfds.prepare(data_config)  # Built by the run: read, not rebuilt.
   clips = ravdess_tfds.load_clips(builder, data_config.video.num_frames // 2)
   row = list(clips["clip_id"]).index(CLIP)

@@ -217,7 +217,8 @@ def test_two_processes_on_one_tfds_dir_build_once_and_share_the_records(root, tm
   assert stdouts[0].splitlines()[-2:] == stdouts[1].splitlines()[-2:]
   config_dirs = [entry for entry in os.scandir(out_dir / "ravdess_features") if entry.is_dir()]
   assert len(config_dirs) == 1
-  shards = [f for f in os.listdir(os.path.join(config_dirs[0].path, "1.0.0")) if ".tfrecord" in f]
+  records = os.path.join(config_dirs[0].path, str(ravdess_tfds.RavdessFeatures.VERSION))
+  shards = [f for f in os.listdir(records) if ".tfrecord" in f]
   assert len(shards) == 1
 
 

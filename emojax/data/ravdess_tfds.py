@@ -203,6 +203,7 @@ def prepare(data_config: ml_collections.ConfigDict) -> tuple[RavdessFeatures, di
   `blank_frames_replaced`: sampled video frames that were black or flat and
   replaced by their clip's nearest usable frame, `seconds`) is saved beside
   the records and returned again on a no-op build.
+
   One process at a time builds a feature set (a lock file beside its records):
   another process, or a second host of the same run, waits and then reuses them.
 
