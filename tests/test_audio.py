@@ -6,6 +6,7 @@ import scipy.signal
 import soundfile
 
 from emojax.data import audio
+from emojax.data import preprocess
 from tests import bad_media
 
 # Real sample clips. FLAC: actor 05, neutral; 3.6 s, speech from about 1.0 s.
@@ -71,54 +72,19 @@ def test_load_audio_of_original_wav_matches_the_stored_flac(sample_dir):
   np.testing.assert_allclose(loaded[:length], stored[:length], atol=1e-4)
 
 
-def test_fix_length_centre_pads_both_ends():
-  features = np.array([[1., 2., 3.]])
-  np.testing.assert_array_equal(audio.fix_length(features, 6, "centre"),
-                                [[0., 1., 2., 3., 0., 0.]])
-
-
-def test_fix_length_start_pads_at_the_end():
-  features = np.array([[1., 2., 3.]])
-  np.testing.assert_array_equal(audio.fix_length(features, 5, "start"),
-                                [[1., 2., 3., 0., 0.]])
-
-
-def test_fix_length_centre_keeps_the_middle():
-  features = np.array([[1., 2., 3., 4., 5., 6.], [7., 8., 9., 10., 11., 12.]])
-  np.testing.assert_array_equal(audio.fix_length(features, 3, "centre"),
-                                [[2., 3., 4.], [8., 9., 10.]])
-
-
-def test_fix_length_start_keeps_the_beginning():
-  features = np.array([[1., 2., 3., 4., 5., 6.]])
-  np.testing.assert_array_equal(audio.fix_length(features, 4, "start"),
-                                [[1., 2., 3., 4.]])
-
-
-def test_fix_length_rejects_unknown_crop():
-  with pytest.raises(ValueError, match="'middle'"):
-    audio.fix_length(np.zeros((2, 3)), 4, "middle")
-
-
 def test_normalise_utterance_standardises_each_coefficient(sample_dir):
   features = audio.audio_features(str(sample_dir / FLAC), audio.AudioConfig())
-  normalised = audio.normalise_utterance(features)
+  normalised = preprocess.normalise_utterance(features)
   assert normalised.dtype == np.float32
   np.testing.assert_allclose(normalised.mean(axis=1), 0, atol=1e-4)
   np.testing.assert_allclose(normalised.std(axis=1), 1, atol=1e-4)
-
-
-def test_normalise_utterance_maps_constant_coefficient_to_zero():
-  features = np.array([[0., 0., 0., 0.], [1., 3., 1., 3.]])
-  np.testing.assert_array_equal(audio.normalise_utterance(features),
-                                [[0., 0., 0., 0.], [-1., 1., -1., 1.]])
 
 
 def test_audio_features_normalise_option(sample_dir):
   path = str(sample_dir / FLAC)
   raw = audio.audio_features(path, audio.AudioConfig())
   normalised = audio.audio_features(path, audio.AudioConfig(normalise=True))
-  np.testing.assert_array_equal(normalised, audio.normalise_utterance(raw))
+  np.testing.assert_array_equal(normalised, preprocess.normalise_utterance(raw))
 
 
 def _random_bytes(source, destination):

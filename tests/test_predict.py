@@ -27,10 +27,14 @@ from emojax import inference
 from emojax import run_dir
 from emojax import train
 from emojax.data import audio as audio_lib
+from emojax.data import preprocess
 from emojax.data import ravdess
 from emojax.data import video as video_lib
+from emojax.inference import media
+from emojax.inference import windows as inference_windows
 from emojax.models import fusion
 from tests import bad_media
+from tools import benchmark_predict
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # One recording of actor 05 (happy) as release video with audio, as the
@@ -123,51 +127,26 @@ def _argmax(probabilities):
   return max(probabilities, key=probabilities.get)
 
 
-# Windows and features: the training transforms, windowed.
-
-def test_a_clip_up_to_one_and_a_half_windows_long_gets_one_centred_window():
-  np.testing.assert_array_equal(inference.window_offsets(50, 128), [0.0])
-  np.testing.assert_array_equal(inference.window_offsets(191, 128), [0.0])
-
-
-def test_a_long_clip_gets_half_overlapping_windows_centred_as_a_group():
-  # 400 frames: 1 + (400 - 128) // 64 = 5 windows, 64 apart, spanning 384.
-  np.testing.assert_array_equal(inference.window_offsets(400, 128), [-128, -64, 0, 64, 128])
-
+# Windows and features: the training transforms, windowed (see also test_preprocess.py).
 
 def test_a_training_length_clip_gets_exactly_the_training_mfccs(sample_dir):
   config = audio_lib.AudioConfig(normalise=True)
   path = str(sample_dir / FLAC)
-  mfcc = audio_lib.mfcc(audio_lib.load_audio(path, config.sample_rate), config)
-  windows = inference.audio_windows(mfcc, config)
+  windows, offsets_s = inference_windows.audio_inputs(
+      audio_lib.load_audio(path, config.sample_rate), config)
   assert windows.shape == (1, 40, 128)
+  np.testing.assert_array_equal(offsets_s, [0.0])
   np.testing.assert_array_equal(windows[0], audio_lib.audio_features(path, config))
-
-
-def test_long_audio_windows_are_slices_normalised_each_on_its_own():
-  config = audio_lib.AudioConfig(normalise=True)
-  mfcc = np.random.default_rng(0).normal(size=(40, 400)).astype(np.float32)
-  windows = inference.audio_windows(mfcc, config)
-  assert windows.shape == (5, 40, 128)
-  # Centred group of span 384 in 400 frames: starts 8, 72, ..., 264.
-  np.testing.assert_allclose(windows[1], audio_lib.normalise_utterance(mfcc[:, 72:200]))
-  np.testing.assert_allclose(windows[4], audio_lib.normalise_utterance(mfcc[:, 264:392]))
-
-
-def test_one_window_samples_the_frames_training_samples():
-  config = video_lib.VideoConfig()
-  np.testing.assert_allclose(inference.frame_times(np.array([1.6]), 3.2, config)[0],
-                             video_lib.sample_times(3.2, 6, 0.5))
 
 
 def test_one_window_gives_exactly_the_training_face_images(sample_dir):
   config = video_lib.VideoConfig()
   detector = video_lib.FaceDetector()
   path = str(sample_dir / FACECROP_AVI)
-  times = inference.frame_times(np.array([1.5]), 3.0, config)  # 15 frames at 5 fps.
-  frames = video_lib.read_frames(path, times.ravel())
-  images = inference.face_pairs(frames, [detector.detect(f) for f in frames], config)
-  expected, _ = video_lib.face_images(path, config, detector)
+  video = media.Video(3.0, lambda times: video_lib.usable_frames(path, times)[0])  # 15 at 5 fps.
+  frames = inference_windows.window_frames(video, preprocess.CENTRED, config)
+  images = preprocess.face_pairs(frames, inference_windows.detect_faces(frames, detector), config)
+  expected, _, _ = video_lib.face_images(path, config, detector)
   assert images.shape == (1, 3, 64, 128, 3)
   np.testing.assert_array_equal(images[0], expected)
 
@@ -454,3 +433,17 @@ def test_command_predicts_with_a_trained_run(tmp_path, sample_tfds_dir, sample_d
   assert result.returncode == 0, result.stderr[-2000:]
   objects = [json.loads(line) for line in result.stdout.splitlines()]
   assert [set(o["heads"]) for o in objects] == [ALL_HEADS, {"audio_probe"}]
+
+
+def test_benchmark_times_each_stage_of_a_prediction_itself(predictor, sample_dir):
+  seconds = benchmark_predict.stage_seconds(predictor, str(sample_dir / MP4))
+  assert set(seconds) == set(benchmark_predict.STAGES)
+  assert all(value > 0 for value in seconds.values())
+
+
+def test_frames_given_as_arrays_give_the_files_face_images(predictor, sample_dir):
+  path = str(sample_dir / FACECROP_AVI)
+  frames = video_lib.read_frames(path, np.arange(15) / 5)  # Every frame; the last is black.
+  from_arrays = predictor.inputs(media.from_arrays(None, frames, None, 5, 22050,
+                                                   predictor.model.modalities))
+  np.testing.assert_array_equal(from_arrays.images, predictor.inputs(predictor.media(path)).images)

@@ -13,6 +13,7 @@ from configs import common
 from emojax.data import features
 from emojax.data import ravdess
 from emojax.data import ravdess_tfds
+from emojax.data import video
 from tests import bad_media
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,6 +56,15 @@ def test_records_round_trip_to_the_computed_features(root, tmp_path):
     assert clips["label"][i] == clip.name.emotion
     assert clips["actor"][i] == 5
     assert clips["has_audio"][i] and clips["has_video"][i]
+
+
+def test_the_report_counts_black_frames_replaced_and_no_stored_face_is_blank(root, tmp_path):
+  # Both clips' face crops end in a black frame (14 of 15), which training samples.
+  builder, report = ravdess_tfds.prepare(_data_config(root, tmp_path))
+  assert report["blank_frames_replaced"] == 2
+  images = ravdess_tfds.load_clips(builder, images_per_clip=3)["images"]
+  faces = images.reshape(2, 3, 64, 2, 64, 3).transpose(0, 1, 3, 2, 4, 5).reshape(-1, 64, 64, 3)
+  assert not any(video.is_blank(face) for face in faces)
 
 
 def test_building_twice_is_a_no_op(root, tmp_path):
@@ -207,7 +217,8 @@ def test_two_processes_on_one_tfds_dir_build_once_and_share_the_records(root, tm
   assert stdouts[0].splitlines()[-2:] == stdouts[1].splitlines()[-2:]
   config_dirs = [entry for entry in os.scandir(out_dir / "ravdess_features") if entry.is_dir()]
   assert len(config_dirs) == 1
-  shards = [f for f in os.listdir(os.path.join(config_dirs[0].path, "1.0.0")) if ".tfrecord" in f]
+  records = os.path.join(config_dirs[0].path, str(ravdess_tfds.RavdessFeatures.VERSION))
+  shards = [f for f in os.listdir(records) if ".tfrecord" in f]
   assert len(shards) == 1
 
 

@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emojax.data import preprocess
 from emojax.data import video
 
 # Real sample clips of one recording (actor 05, happy): a face crop (15 frames,
@@ -31,16 +32,6 @@ def _all_frames_rgb(path):
 def test_video_config_rejects_odd_num_frames():
   with pytest.raises(ValueError, match="even"):
     video.VideoConfig(num_frames=5)
-
-
-def test_sample_times_are_centred_and_spaced_by_interval():
-  np.testing.assert_allclose(video.sample_times(3.0, 6, 0.5),
-                             [0.25, 0.75, 1.25, 1.75, 2.25, 2.75])
-
-
-def test_sample_times_clamp_a_clip_shorter_than_the_span():
-  np.testing.assert_allclose(video.sample_times(1.0, 6, 0.5),
-                             [0.0, 0.0, 0.25, 0.75, 1.0, 1.0])
 
 
 def test_read_frames_avi_shape_and_dtype(sample_dir):
@@ -88,35 +79,9 @@ def test_face_detector_raises_naming_a_missing_cascade(tmp_path):
     video.FaceDetector(missing)
 
 
-def test_crop_face_without_box_takes_the_centre_square():
-  frame = np.zeros((100, 200, 3), np.uint8)
-  frame[:, 50:150] = 255
-  face = video.crop_face(frame, None, face_size=50, margin=0.1)
-  assert face.shape == (50, 50, 3)
-  assert face.dtype == np.uint8
-  assert (face == 255).all()
-
-
-def test_crop_face_adds_margin_around_the_box():
-  rows, columns = np.indices((200, 200))
-  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
-                    3, axis=2)
-  # A 100 px box with 10% margin each side: the 120 px square from 40 to 160.
-  face = video.crop_face(frame, (50, 50, 100, 100), face_size=120, margin=0.1)
-  np.testing.assert_array_equal(face, frame[40:160, 40:160])
-
-
-def test_crop_face_shifts_the_square_inside_the_frame():
-  rows, columns = np.indices((200, 200))
-  frame = np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None],
-                    3, axis=2)
-  face = video.crop_face(frame, (0, 0, 50, 50), face_size=60, margin=0.1)
-  np.testing.assert_array_equal(face, frame[0:60, 0:60])
-
-
 def test_face_images_shape_and_faces_found_on_a_face_crop(sample_dir,
                                                           detector):
-  images, faces_found = video.face_images(str(sample_dir / AVI),
+  images, faces_found, _ = video.face_images(str(sample_dir / AVI),
                                           video.VideoConfig(), detector)
   assert images.shape == (3, 64, 128, 3)
   assert images.dtype == np.uint8
@@ -127,9 +92,9 @@ def test_face_images_put_frames_2j_and_2j_plus_1_side_by_side(sample_dir,
                                                               detector):
   path = str(sample_dir / AVI)
   config = video.VideoConfig()
-  images, _ = video.face_images(path, config, detector)
-  frames = video.read_frames(path, video.sample_times(3.0, 6, 0.5))
-  faces = [video.crop_face(frame, detector.detect(frame), 64, 0.1)
+  images, _, _ = video.face_images(path, config, detector)
+  frames, _ = video.usable_frames(path, preprocess.frame_times(3.0, config)[0])
+  faces = [preprocess.crop_face(frame, detector.detect(frame), 64, 0.1)
            for frame in frames]
   for j in range(3):
     np.testing.assert_array_equal(images[j, :, :64], faces[2 * j])
@@ -137,7 +102,7 @@ def test_face_images_put_frames_2j_and_2j_plus_1_side_by_side(sample_dir,
 
 
 def test_face_images_finds_every_face_in_the_720p_video(sample_dir, detector):
-  images, faces_found = video.face_images(str(sample_dir / MP4),
+  images, faces_found, _ = video.face_images(str(sample_dir / MP4),
                                           video.VideoConfig(), detector)
   assert images.shape == (3, 64, 128, 3)
   assert faces_found == 6
@@ -176,3 +141,40 @@ def test_face_images_says_a_zero_length_video_is_empty(tmp_path, detector):
   with pytest.raises(video.VideoError) as error:
     video.face_images(str(path), video.VideoConfig(), detector)
   assert str(error.value) == f"{path}: the file is empty (0 bytes)."
+
+
+# Blank frames: 18 of the sample's 60 face crops end in a black frame (AVI's is frame 14).
+
+def test_black_and_flat_frames_are_blank_and_a_face_is_not(sample_dir):
+  assert video.is_blank(np.zeros((224, 224, 3), np.uint8))
+  assert video.is_blank(np.full((224, 224, 3), 128, np.uint8))
+  noisy_black = np.random.default_rng(0).integers(0, 8, (224, 224, 3), dtype=np.uint8)
+  assert video.is_blank(noisy_black)
+  assert not video.is_blank(video.read_frames(str(sample_dir / AVI), np.array([1.5]))[0])
+
+
+def test_nearest_usable_frame_is_the_earlier_on_a_tie():
+  usable = np.array([True, False, True, True, False, False])
+  np.testing.assert_array_equal(video.nearest_usable(np.array([1, 4, 5, 0]), usable),
+                                [0, 3, 3, 0])
+
+
+def test_a_clip_with_no_usable_frame_keeps_its_indices():
+  np.testing.assert_array_equal(video.nearest_usable(np.array([2, 0]), np.zeros(3, bool)),
+                                [2, 0])
+
+
+def test_a_black_sampled_frame_becomes_the_clips_nearest_usable_frame(sample_dir):
+  path = sample_dir / AVI
+  everything = _all_frames_rgb(path)
+  assert not everything[14].any()  # The clip ends in a black frame.
+  frames, replaced = video.usable_frames(str(path), np.array([1.0, 2.9]))  # Frames 5, 14.
+  assert replaced == 1
+  np.testing.assert_array_equal(frames, everything[[5, 13]])
+
+
+def test_face_images_count_the_replaced_frames(sample_dir, detector):
+  _, faces_found, replaced = video.face_images(str(sample_dir / AVI), video.VideoConfig(),
+                                               detector)
+  assert replaced == 1  # Sampled frames 1, 4, 6, 9, 11, 14.
+  assert faces_found == 6

@@ -12,6 +12,8 @@ import librosa
 import numpy as np
 import soundfile
 
+from emojax.data import preprocess
+
 # Read with soundfile (libsndfile); every other extension goes through PyAV.
 _SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg")
 
@@ -27,7 +29,7 @@ class AudioConfig:
     hop_length: samples between MFCC frames.
     num_frames: MFCC frames kept per clip (128 frames at 22,050 Hz and hop 512
       are 2.97 s).
-    crop: "centre" or "start": which frames `fix_length` keeps or pads.
+    crop: "centre" or "start": which frames `preprocess.fix_length` keeps or pads.
     normalise: whether each coefficient is standardised over the clip.
   """
   sample_rate: int = 22050
@@ -75,9 +77,7 @@ def load_audio(path: str, sample_rate: int) -> np.ndarray:
   _require_finite(path, samples)
   if not holds_video:
     require_sound(path, samples)
-  waveform = librosa.to_mono(samples)
-  return librosa.resample(waveform, orig_sr=file_rate, target_sr=sample_rate,
-                          res_type="soxr_vhq").astype(np.float32)
+  return preprocess.to_mono_at_rate(samples, file_rate, sample_rate)
 
 
 def _require_finite(path: str, samples: np.ndarray) -> None:
@@ -188,49 +188,8 @@ def mfcc(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
   return features.astype(np.float32)
 
 
-def fix_length(features: np.ndarray, num_frames: int, crop: str) -> np.ndarray:
-  """Zero-pads or crops features along time to exactly `num_frames`.
-
-  Args:
-    features: [n_mfcc, frames].
-    num_frames: frames wanted.
-    crop: "centre" pads or crops equally at both ends (one more at the end
-      when the difference is odd); "start" keeps the beginning and pads or
-      crops at the end.
-  Returns:
-    [n_mfcc, num_frames], same dtype; padded frames are 0.
-  Raises:
-    ValueError: for an unknown `crop`.
-  """
-  if crop not in ("centre", "start"):
-    raise ValueError(f"crop must be 'centre' or 'start', got {crop!r}.")
-  frames = features.shape[1]
-  excess = frames - num_frames
-  if excess >= 0:
-    begin = excess // 2 if crop == "centre" else 0
-    return features[:, begin:begin + num_frames]
-  before = -excess // 2 if crop == "centre" else 0
-  after = -excess - before
-  return np.pad(features, ((0, 0), (before, after)))
-
-
-def normalise_utterance(features: np.ndarray) -> np.ndarray:
-  """Standardises each coefficient to zero mean and unit variance over time.
-
-  Args:
-    features: [n_mfcc, frames] float.
-  Returns:
-    [n_mfcc, frames] float32; a constant coefficient becomes all zeros.
-  """
-  mean = features.mean(axis=1, keepdims=True)
-  std = features.std(axis=1, keepdims=True)
-  # A constant row (e.g. all padding) has std 0: centre it, do not divide by 0.
-  std = np.where(std > 0, std, 1.0)
-  return ((features - mean) / std).astype(np.float32)
-
-
 def audio_features(path: str, config: AudioConfig) -> np.ndarray:
-  """The clip's MFCC matrix: load, MFCC, fix length, optionally normalise.
+  """The clip's MFCC matrix: load, MFCC, then the training window (`preprocess.CENTRED`).
 
   Returns:
     [n_mfcc, num_frames] float32.
@@ -240,7 +199,4 @@ def audio_features(path: str, config: AudioConfig) -> np.ndarray:
   """
   waveform = load_audio(path, config.sample_rate)
   require_sound(path, waveform)  # A video's silent track is no training clip.
-  features = fix_length(mfcc(waveform, config), config.num_frames, config.crop)
-  if config.normalise:
-    features = normalise_utterance(features)
-  return features
+  return preprocess.audio_windows(mfcc(waveform, config), config)[0]

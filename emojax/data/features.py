@@ -40,6 +40,10 @@ def limit_worker_threads() -> None:
   threadpoolctl.threadpool_limits(1)
 
 
+# Key of a clip's count of blank sampled frames that were replaced (video.usable_frames).
+BLANK_FRAMES_REPLACED = "blank_frames_replaced"
+
+
 @functools.lru_cache(maxsize=1)
 def _face_detector() -> video_lib.FaceDetector:
   # One cascade per process: loading it costs more than detecting a face.
@@ -50,6 +54,8 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
   """Features and metadata of one clip, shaped for the TFDS builder.
 
   A missing modality gives zeros (audio) or no images (video) and a False flag.
+  `BLANK_FRAMES_REPLACED` is for the build's report, not the records: the
+  builder takes it out.
   Raises audio_lib.AudioError or video_lib.VideoError for unreadable media.
   """
   name = clip.name
@@ -58,11 +64,11 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
   else:
     mfcc = np.zeros((config.audio.n_mfcc, config.audio.num_frames), np.float32)
   if clip.video_path is not None:
-    images, faces_found = video_lib.face_images(
+    images, faces_found, frames_replaced = video_lib.face_images(
         clip.video_path, config.video, _face_detector())
   else:
     images = np.zeros((0, *config.image_shape), np.uint8)
-    faces_found = 0
+    faces_found = frames_replaced = 0
   return {
       "clip_id": clip.clip_id,
       "label": name.emotion,
@@ -76,6 +82,7 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
       "mfcc": mfcc.astype(np.float32),
       "images": images,
       "faces_found": faces_found,
+      BLANK_FRAMES_REPLACED: frames_replaced,
   }
 
 

@@ -51,8 +51,10 @@ Action units attach to the clips found in the roots; CSV rows of other clips are
 not used.
 """
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "MFCCs, side-by-side face images, action units, metadata."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {"1.0.0": "MFCCs, side-by-side face images, action units, metadata.",
+                   "1.1.0": "Blank (black or flat) video frames replaced by the clip's "
+                            "nearest usable frame."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       "Point manual_dir (and the config's roots) at RAVDESS folders in the "
       "original layout: Actor_XX/ folders of .wav/.flac and .mp4/.avi files.")
@@ -61,6 +63,7 @@ not used.
     super().__init__(**kwargs)
     self.skipped: list[ravdess.Skipped] = []
     self.clips_read = 0
+    self.blank_frames_replaced = 0
 
   def _info(self) -> tfds.core.DatasetInfo:
     feature_config = self.builder_config.features
@@ -120,6 +123,7 @@ not used.
         if bad_file is not None:
           self.skipped.append(bad_file)
           continue
+        self.blank_frames_replaced += example.pop(features_lib.BLANK_FRAMES_REPLACED)
         example["has_au"] = clip.clip_id in units
         example["au"] = units.get(clip.clip_id, no_units)
         written += 1
@@ -196,7 +200,10 @@ def prepare(data_config: ml_collections.ConfigDict) -> tuple[RavdessFeatures, di
   """Builds the TFRecords if needed; returns the builder and its build report.
 
   The report (`clips_read`, `clips_written`, `skipped`: [{file, reason}],
-  `seconds`) is saved beside the records and returned again on a no-op build.
+  `blank_frames_replaced`: sampled video frames that were black or flat and
+  replaced by their clip's nearest usable frame, `seconds`) is saved beside
+  the records and returned again on a no-op build.
+
   One process at a time builds a feature set (a lock file beside its records):
   another process, or a second host of the same run, waits and then reuses them.
 
@@ -231,6 +238,7 @@ def _build_report(builder: RavdessFeatures, clips_written: int, start: float) ->
       "clips_read": builder.clips_read,
       "clips_written": clips_written,
       "skipped": [dataclasses.asdict(s) for s in builder.skipped],
+      "blank_frames_replaced": builder.blank_frames_replaced,
       "seconds": round(time.perf_counter() - start, 2),
   }
 

@@ -1,14 +1,19 @@
 """Video file -> face images in the study's form: two face frames side by side.
 
 A clip gives `num_frames` frames sampled `interval_s` apart around its middle;
-in each the largest face is cropped to a square, and consecutive frames
-(2j, 2j + 1) are placed side by side as one image of the image network.
+in each the largest face is found here (`FaceDetector`), cropped to a square,
+and consecutive frames (2j, 2j + 1) are placed side by side as one image of the
+image network. Sampling and cropping are `emojax.data.preprocess`'s, which
+inference shares; this module reads files and finds faces.
 """
 import dataclasses
 import os
+from typing import Callable
 
 import cv2
 import numpy as np
+
+from emojax.data import preprocess
 
 # Detection runs on a copy whose longer side is at most this many pixels:
 # Haar detection time grows with the pixel count, and a RAVDESS face is still
@@ -23,6 +28,13 @@ _MIN_FACE_FRACTION = 0.3
 # shorter side around the detection copy lets it find them (810 -> 873 of the
 # sample's 900 face-crop frames).
 _DETECTION_BORDER_FRACTION = 0.1
+# A frame is blank if its pixels' standard deviation is below _BLANK_STD (one
+# flat colour) or their mean below _BLACK_MEAN (black, even if noisy). On actor
+# 05's 120 face crops the 52 blank frames (36 clips end in one or two) are
+# exactly 0, and every other frame has a mean of 93 or more and a deviation
+# over 40: the thresholds are far from both.
+_BLANK_STD = 2.0
+_BLACK_MEAN = 8.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,20 +65,6 @@ class VideoError(Exception):
   """A video file could not be read; the message names the file."""
 
 
-def sample_times(duration_s: float, num_frames: int,
-                 interval_s: float) -> np.ndarray:
-  """Times of the frames to sample: `interval_s` apart, centred in the clip.
-
-  Times outside the clip are clamped to [0, duration_s], so a clip shorter
-  than the span repeats its first and last frames.
-
-  Returns:
-    [num_frames] float64 seconds, non-decreasing.
-  """
-  offsets = (np.arange(num_frames) - (num_frames - 1) / 2) * interval_s
-  return np.clip(duration_s / 2 + offsets, 0.0, duration_s)
-
-
 def read_frames(path: str, times_s: np.ndarray) -> np.ndarray:
   """Decodes the frames shown at `times_s`.
 
@@ -81,12 +79,83 @@ def read_frames(path: str, times_s: np.ndarray) -> np.ndarray:
     VideoError: naming `path`, if it is empty, cannot be opened, has no
       frames, or ends before a requested frame.
   """
+  return _read_at_times(path, times_s)[0]
+
+
+def duration_s(path: str) -> float:
+  """Seconds of video: its frame count over its frame rate, as OpenCV reads them.
+
+  Raises:
+    VideoError: naming `path`, if it cannot be opened or reports no frames.
+  """
   capture, fps, frame_count = _open(path)
-  try:
-    return _read_indices(capture, path, _frame_indices(times_s, fps,
-                                                       frame_count))
-  finally:
-    capture.release()
+  capture.release()
+  return frame_count / fps
+
+
+def is_blank(frame: np.ndarray) -> bool:
+  """Whether a [height, width, 3] uint8 frame (RGB or BGR) is black or one flat colour."""
+  # Every 8th row and column: a flat frame is flat there too, and a 720p
+  # frame costs 0.2 ms instead of 10.
+  pixels = frame[::8, ::8]
+  return bool(pixels.std() < _BLANK_STD or pixels.mean() < _BLACK_MEAN)
+
+
+def nearest_usable(indices: np.ndarray, usable: np.ndarray) -> np.ndarray:
+  """Each frame index moved to the nearest usable frame (the earlier one on a tie).
+
+  Args:
+    indices: [n] int frame indices.
+    usable: [frame_count] bool, False for blank frames.
+  Returns:
+    [n] int; an index stays where it is if the clip has no usable frame.
+  """
+  candidates = np.flatnonzero(usable)
+  if not len(candidates):
+    return indices
+  # argmin takes the first of equal distances: the earlier frame.
+  distances = np.abs(candidates[None, :] - np.asarray(indices)[:, None])
+  return candidates[distances.argmin(axis=1)]
+
+
+def replace_blank_frames(frames: np.ndarray, indices: np.ndarray,
+                         usable: Callable[[], np.ndarray],
+                         read: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, int]:
+  """Each blank frame of `frames` replaced by its clip's nearest usable frame.
+
+  Face-crop videos can end in black frames, and a face image of one teaches
+  nothing.
+
+  Args:
+    frames: [n, height, width, 3] uint8, the clip's frames at `indices` [n].
+    usable: gives the clip's [frame_count] usable-frame mask; called only if
+      a frame is blank, since it may decode the whole clip.
+    read: [m] frame indices -> [m, height, width, 3] uint8 of the clip.
+  Returns:
+    The frames, and how many of them were replaced.
+  """
+  blank = np.array([is_blank(frame) for frame in frames])
+  if not blank.any():
+    return frames, 0
+  replacements = nearest_usable(indices, usable())
+  moved = blank & (replacements != indices)
+  frames = frames.copy()
+  if moved.any():
+    frames[moved] = read(replacements[moved])
+  return frames, int(moved.sum())
+
+
+def usable_frames(path: str, times_s: np.ndarray) -> tuple[np.ndarray, int]:
+  """`read_frames`, with blank frames replaced as `replace_blank_frames` does.
+
+  Returns:
+    [n, height, width, 3] uint8 RGB, and how many of the n were replaced.
+  Raises:
+    VideoError: naming `path`, as `read_frames` does.
+  """
+  frames, indices = _read_at_times(path, times_s)
+  return replace_blank_frames(frames, indices, lambda: _usable_mask(path),
+                              lambda replacements: _read_at(path, replacements))
 
 
 class FaceDetector:
@@ -142,73 +211,23 @@ class FaceDetector:
     return left, top, right - left, bottom - top
 
 
-def crop_face(frame: np.ndarray, box: tuple[int, int, int, int] | None,
-              face_size: int, margin: float) -> np.ndarray:
-  """A square face crop resized to face_size x face_size.
-
-  The square is centred on the box, its side the box's longer side plus
-  `margin` of it on each side, shrunk to fit the frame and shifted inside it.
-  With no box, it falls back to the largest centred square: the face crops
-  and RAVDESS's framing (one actor, facing the camera, mid-frame) put the face
-  at the centre.
-
-  Args:
-    frame: [height, width, 3] uint8.
-    box: (x, y, w, h) from `FaceDetector.detect`, or None.
-    face_size: output side in pixels.
-    margin: fraction of the box's side added on each side.
-  Returns:
-    [face_size, face_size, 3] uint8.
-  """
-  height, width = frame.shape[:2]
-  if box is None:
-    side = min(height, width)
-    centre_x, centre_y = width / 2, height / 2
-  else:
-    x, y, w, h = box
-    side = min(round(max(w, h) * (1 + 2 * margin)), height, width)
-    centre_x, centre_y = x + w / 2, y + h / 2
-  left = int(np.clip(round(centre_x - side / 2), 0, width - side))
-  top = int(np.clip(round(centre_y - side / 2), 0, height - side))
-  square = frame[top:top + side, left:left + side]
-  # INTER_AREA averages source pixels, which avoids aliasing when shrinking;
-  # it is not meant for enlarging.
-  interpolation = cv2.INTER_AREA if side >= face_size else cv2.INTER_LINEAR
-  return cv2.resize(square, (face_size, face_size), interpolation=interpolation)
-
-
 def face_images(path: str, config: VideoConfig,
-                detector: FaceDetector) -> tuple[np.ndarray, int]:
+                detector: FaceDetector) -> tuple[np.ndarray, int, int]:
   """The clip's face images: pairs of sampled face frames side by side.
 
   Returns:
     [num_frames // 2, face_size, 2 * face_size, 3] uint8 RGB, image j holding
-    frame 2j on the left and frame 2j + 1 on the right; and the number of
+    frame 2j on the left and frame 2j + 1 on the right; the number of
     sampled frames in which a face was found (the others use the centre
-    crop).
+    crop); and the number of blank sampled frames replaced (`usable_frames`).
   Raises:
     VideoError: naming `path`, if the video cannot be read.
   """
-  capture, fps, frame_count = _open(path)
-  try:
-    times = sample_times(frame_count / fps, config.num_frames,
-                         config.interval_s)
-    frames = _read_indices(capture, path,
-                           _frame_indices(times, fps, frame_count))
-  finally:
-    capture.release()
-  faces = []
-  faces_found = 0
-  for frame in frames:
-    box = detector.detect(frame)
-    faces_found += box is not None
-    faces.append(crop_face(frame, box, config.face_size, config.face_margin))
-  pairs = np.stack(faces).reshape(config.num_frames // 2, 2, config.face_size,
-                                  config.face_size, 3)
-  # [pairs, 2, h, w, 3] -> [pairs, h, 2 * w, 3]: the pair's frames side by side.
-  images = pairs.transpose(0, 2, 1, 3, 4).reshape(
-      config.num_frames // 2, config.face_size, 2 * config.face_size, 3)
-  return images, faces_found
+  times = preprocess.frame_times(duration_s(path), config)[0]
+  frames, frames_replaced = usable_frames(path, times)
+  boxes = [detector.detect(frame) for frame in frames]
+  images = preprocess.face_pairs(frames, boxes, config)[0]
+  return images, sum(box is not None for box in boxes), frames_replaced
 
 
 def _default_cascade_path() -> str:
@@ -240,11 +259,38 @@ def _open(path: str) -> tuple[cv2.VideoCapture, float, int]:
   return capture, fps, frame_count
 
 
-def _frame_indices(times_s: np.ndarray, fps: float,
-                   frame_count: int) -> np.ndarray:
-  """[n] int frame indices of `times_s`, rounding halves up."""
-  indices = np.floor(np.asarray(times_s) * fps + 0.5).astype(np.int64)
-  return np.clip(indices, 0, frame_count - 1)
+def _read_at_times(path: str, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """[n, height, width, 3] uint8 RGB: the frames shown at `times_s`, and their [n] indices."""
+  capture, fps, frame_count = _open(path)
+  try:
+    indices = preprocess.frame_indices(times_s, fps, frame_count)
+    return _read_indices(capture, path, indices), indices
+  finally:
+    capture.release()
+
+
+def _read_at(path: str, indices: np.ndarray) -> np.ndarray:
+  """[n, height, width, 3] uint8 RGB: the frames at `indices`."""
+  capture, _, _ = _open(path)
+  try:
+    return _read_indices(capture, path, indices)
+  finally:
+    capture.release()
+
+
+def _usable_mask(path: str) -> np.ndarray:
+  """[frame_count] bool: which frames of the clip are not blank (False past its end)."""
+  capture, _, frame_count = _open(path)
+  usable = np.zeros(frame_count, bool)
+  try:
+    for index in range(frame_count):
+      ok, bgr = capture.read()
+      if not ok:
+        break
+      usable[index] = not is_blank(bgr)
+  finally:
+    capture.release()
+  return usable
 
 
 def _read_indices(capture: cv2.VideoCapture, path: str,

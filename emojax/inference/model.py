@@ -1,0 +1,164 @@
+"""A run directory's network: restored from its config.json and checkpoint, and applied.
+
+`_load_config`, `_restore_params` and `_check_params` read the run directory;
+they are kept apart so that one module for run directories can replace them.
+"""
+import functools
+import json
+import os
+
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from emojax import checkpoints
+from emojax.data import action_units
+from emojax.data import audio as audio_lib
+from emojax.data import features as features_lib
+from emojax.data import video as video_lib
+from emojax.models import fusion
+
+# Written by emojax.train (train.CONFIG_FILE); not imported from there, since
+# emojax.train loads TensorFlow, which would add seconds to every start.
+CONFIG_FILE = "config.json"
+
+
+class WorkdirError(Exception):
+  """The run directory cannot be used: no config, no checkpoint, or a mismatch."""
+
+
+class Network:
+  """A restored network's heads, applied to batches of windows."""
+
+  def __init__(self, model: fusion.FusionNetwork, params):
+    self.model = model
+    self._params = params
+    self._apply = jax.jit(functools.partial(_head_probabilities, model=model))
+
+  def window_probabilities(self, audio: np.ndarray | None,
+                           images: np.ndarray | None) -> dict[str, np.ndarray]:
+    """{head: [windows, classes]}: each window's probabilities, averaged over its image pairs,
+    for every head the given inputs allow.
+
+    Args:
+      audio: [windows, n_mfcc, num_frames] float32 or None.
+      images: [windows, pairs, face_size, 2 * face_size, 3] uint8 or None.
+    """
+    if images is not None:
+      count, pairs = images.shape[:2]
+      images = images.reshape(count * pairs, *images.shape[2:])
+      # The study pairs each face image with one audio clip: each image pair
+      # of a window reads that window's audio.
+      audio = None if audio is None else np.repeat(audio, pairs, axis=0)
+    else:
+      count, pairs = len(audio), 1
+    outputs = self._apply(self._params, _pad_to_power_of_two(audio), _pad_to_power_of_two(images))
+    return {head: np.asarray(values)[:count * pairs].reshape(count, pairs, -1).mean(axis=1)
+            for head, values in outputs.items()}
+
+
+def restore(workdir: str, step: int | None = None
+            ) -> tuple[fusion.FusionNetwork, dict, features_lib.FeatureConfig]:
+  """The network of `<workdir>/config.json`, its parameters and its preprocessing.
+
+  Args:
+    workdir: a run directory of `python -m emojax.main`.
+    step: the epoch whose checkpoint to use (default: the one selected on validation).
+  Raises:
+    WorkdirError: naming the directory, if it has no config or checkpoint,
+      the checkpoint's parameters do not fit the config's network, the
+      network reads only action units (which cannot be made from media), or
+      it was trained on audio standardised per actor (one clip has no actor's
+      statistics).
+  """
+  config = _load_config(workdir)
+  try:
+    model = fusion.build_model(config.model)
+    features = features_lib.FeatureConfig(
+        audio=audio_lib.AudioConfig(**config.data.audio.to_dict()),
+        video=video_lib.VideoConfig(**config.data.video.to_dict()))
+  except (ValueError, TypeError, AttributeError) as error:
+    raise WorkdirError(f"{workdir}/{CONFIG_FILE} does not describe a network emojax can "
+                       f"build: {error}") from error
+  if not {"audio", "image"} & set(model.modalities):
+    raise WorkdirError(
+        f"The network of {workdir} reads {model.modalities} only; facial action units "
+        "cannot be extracted from media here (they come from OpenFace), so it cannot "
+        "predict on files.")
+  if "audio" in config.data.get("standardise_per_actor", ()):
+    raise WorkdirError(
+        f"The network of {workdir} was trained on MFCCs standardised by each actor's own "
+        "clips (config.data.standardise_per_actor); a clip on its own has no actor "
+        "statistics to standardise it by, so it cannot predict on files.")
+  params = _restore_params(workdir, config, step)
+  _check_params(workdir, params, model, features)
+  return model, params, features
+
+
+def _head_probabilities(params, audio, image, *, model: fusion.FusionNetwork) -> dict:
+  """{head: [batch, classes] softmax} for every head the given inputs (None: absent) allow."""
+  logits = model.apply({"params": params}, audio=audio, image=image)["logits"]
+  return {head: jax.nn.softmax(values, axis=-1) for head, values in logits.items()}
+
+
+def _pad_to_power_of_two(batch: np.ndarray | None) -> np.ndarray | None:
+  """Zero-pads the batch axis to a power of two: jit then compiles once per size
+  class rather than once per window count."""
+  if batch is None:
+    return None
+  size = 1 << (len(batch) - 1).bit_length()
+  return np.concatenate([batch, np.zeros((size - len(batch), *batch.shape[1:]), batch.dtype)])
+
+
+def _load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.isfile(path):
+    raise WorkdirError(f"No {CONFIG_FILE} in {workdir!r}: expected the run directory "
+                       "(--workdir) of a training run of python -m emojax.main.")
+  try:
+    with open(path) as f:
+      return ml_collections.ConfigDict(json.load(f))
+  except ValueError as error:
+    raise WorkdirError(f"{path} is not valid JSON: {error}") from error
+
+
+def _restore_params(workdir: str, config: ml_collections.ConfigDict, step: int | None):
+  """The parameters saved at `step` (default: the epoch selected on validation)."""
+  if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    raise WorkdirError(f"No checkpoints in {workdir!r}: the run has not finished an epoch; "
+                       "train first.")
+  manager = checkpoints.manager(workdir, config.train.select_metric, config.train.keep_checkpoints)
+  saved = manager.all_steps()
+  if step is None:
+    step = manager.best_step() or manager.latest_step()
+  if step is None or step not in saved:
+    raise WorkdirError(f"No checkpoint{'' if step is None else f' of epoch {step}'} in "
+                       f"{manager.directory}; there are {list(saved)}.")
+  # Onto this process's first device, whatever devices the run trained on.
+  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  state = manager.restore(step, args=ocp.args.StandardRestore(fallback_sharding=device))
+  return state["params"]
+
+
+def _check_params(workdir: str, params, model: fusion.FusionNetwork,
+                  features: features_lib.FeatureConfig) -> None:
+  """Fails naming the first differences if `params` are not those of `model` on `features`."""
+  inputs = {"audio": np.zeros((1, features.audio.n_mfcc, features.audio.num_frames), np.float32),
+            "image": np.zeros((1, features.video.face_size, 2 * features.video.face_size, 3),
+                              np.uint8),
+            "au": np.zeros((1, action_units.NUM_ACTION_UNITS), np.float32)}
+  expected = jax.eval_shape(lambda: model.init(
+      jax.random.key(0), **{m: inputs[m] for m in model.modalities}))
+  shapes = {jax.tree_util.keystr(path): tuple(leaf.shape)
+            for path, leaf in jax.tree_util.tree_leaves_with_path(expected["params"])}
+  found = {jax.tree_util.keystr(path): tuple(leaf.shape)
+           for path, leaf in jax.tree_util.tree_leaves_with_path(params)}
+  differences = [f"{key}: config {shapes.get(key)}, checkpoint {found.get(key)}"
+                 for key in sorted(shapes.keys() | found.keys())
+                 if shapes.get(key) != found.get(key)]
+  if differences:
+    raise WorkdirError(
+        f"The checkpoint in {workdir} does not match the network of its {CONFIG_FILE} "
+        f"({len(differences)} parameters differ, e.g. {'; '.join(differences[:3])}); was "
+        "the config edited, or the checkpoints copied from another run?")

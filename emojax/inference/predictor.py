@@ -1,0 +1,141 @@
+"""Predictor: a restored run applied to a clip, window by window, probabilities averaged.
+
+The pieces: `media` (what the input holds), `windows` (its windows -> the
+network's inputs, by the training preprocessing), `model` (the run's network).
+"""
+import dataclasses
+
+import numpy as np
+
+from emojax.data import features as features_lib
+from emojax.data import preprocess
+from emojax.data import ravdess
+from emojax.data import video as video_lib
+from emojax.inference import media as media_lib
+from emojax.inference import model as model_lib
+from emojax.inference import windows as windows_lib
+from emojax.models import fusion
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+  """One window of a clip: its span and each head's emotion probabilities."""
+  start_s: float
+  end_s: float
+  heads: dict[str, dict[str, float]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+  """What a run says about one clip.
+
+  Attributes:
+    file: the input's path; None for arrays.
+    emotion: the most probable emotion of `head`.
+    head: the first head of the network's that the inputs allow ("joint" when
+      every modality is there, else that modality's probe or classifier).
+    heads: head -> {emotion: probability}, averaged over the windows.
+    windows: each window's span and probabilities.
+    modalities: the inputs the heads read, e.g. ("audio", "image").
+    notes: why a modality was left out or only partly found, for humans.
+  """
+  file: str | None
+  emotion: str
+  head: str
+  heads: dict[str, dict[str, float]]
+  windows: tuple[Window, ...]
+  modalities: tuple[str, ...]
+  notes: tuple[str, ...]
+
+
+class Predictor:
+  """A restored network with its run's preprocessing; see the package docstring."""
+
+  def __init__(self, model: fusion.FusionNetwork, params, features: features_lib.FeatureConfig):
+    self.network = model_lib.Network(model, params)
+    self.model = model
+    self.features = features
+    self.detector = video_lib.FaceDetector()
+
+  @classmethod
+  def from_workdir(cls, workdir: str, step: int | None = None) -> "Predictor":
+    """The network of `<workdir>/config.json` with the checkpoint selected on validation
+    (or epoch `step`'s); raises `WorkdirError` as `model.restore` says."""
+    return cls(*model_lib.restore(workdir, step))
+
+  def media(self, path: str) -> media_lib.Media:
+    """The tracks of `path` this network reads; raises `InputError` naming a bad file."""
+    return media_lib.from_file(path, self.features.audio.sample_rate, self.model.modalities)
+
+  def inputs(self, media: media_lib.Media) -> windows_lib.ClipInputs:
+    """The network's inputs, window by window, made as training makes them."""
+    return windows_lib.clip_inputs(media, self.features, self.detector)
+
+  def predict(self, path: str) -> Prediction:
+    """Predicts one audio or video file.
+
+    A video's audio track feeds the audio heads unless it is missing or
+    silent; its frames feed the image heads unless no face is found in them.
+    Raises:
+      InputError: naming `path`, if it is missing, empty, of an unsupported
+        type, corrupt, or gives nothing the network reads.
+    """
+    return self.classify(path, self.inputs(self.media(path)))
+
+  def predict_arrays(self, audio: np.ndarray | None = None, frames: np.ndarray | None = None,
+                     *, sample_rate: int | None = None, fps: float | None = None) -> Prediction:
+    """Predicts a clip given as arrays, with the same preprocessing as `predict`.
+
+    Args:
+      audio: [samples] or [samples, channels] float waveform in [-1, 1], or None.
+      frames: [frames, height, width, 3] uint8 RGB video frames, or None.
+      sample_rate: Hz of `audio`; fps: frames per second of `frames`.
+    Raises:
+      ValueError: if neither input is given, a rate is missing or a shape is wrong.
+      InputError: if the inputs give nothing the network reads.
+    """
+    media = media_lib.from_arrays(audio, frames, sample_rate, fps,
+                                  self.features.audio.sample_rate, self.model.modalities)
+    return self.classify(None, self.inputs(media))
+
+  def classify(self, file: str | None, inputs: windows_lib.ClipInputs) -> Prediction:
+    """Each window's and the clip's probabilities from every head the inputs allow.
+
+    Raises:
+      InputError: naming `file`, if the inputs give nothing the network's heads read.
+    """
+    name = file or "the arrays"
+    notes = "; ".join(inputs.notes)
+    if inputs.audio is None and inputs.images is None:
+      raise media_lib.InputError(
+          f"{name}: nothing this network reads ({', '.join(self.model.modalities)}); "
+          f"{notes or 'no input given'}.")
+    windows = self.network.window_probabilities(inputs.audio, inputs.images)
+    if not windows:
+      given = "audio" if inputs.images is None else "images"
+      raise media_lib.InputError(
+          f"{name}: every head of this network ({', '.join(self.model.heads)}) needs "
+          f"{' and '.join(self.model.modalities)}; the input gives only {given} "
+          f"({notes or 'one modality'}).")
+    heads = [head for head in self.model.heads if head in windows]
+    clip = {head: windows[head].mean(axis=0) for head in heads}
+    half_window_s = preprocess.window_seconds(self.features.audio) / 2
+    centres_s = inputs.duration_s / 2 + inputs.offsets_s
+    return Prediction(
+        file=file,
+        emotion=ravdess.EMOTIONS[int(np.argmax(clip[heads[0]]))],
+        head=heads[0],
+        heads={head: _by_emotion(clip[head]) for head in heads},
+        windows=tuple(
+            Window(start_s=max(0.0, float(centre - half_window_s)),
+                   end_s=min(inputs.duration_s, float(centre + half_window_s)),
+                   heads={head: _by_emotion(windows[head][i]) for head in heads})
+            for i, centre in enumerate(centres_s)),
+        modalities=tuple(modality for modality, given in (("audio", inputs.audio),
+                                                          ("image", inputs.images))
+                         if given is not None),
+        notes=inputs.notes)
+
+
+def _by_emotion(probabilities: np.ndarray) -> dict[str, float]:
+  return {emotion: float(p) for emotion, p in zip(ravdess.EMOTIONS, probabilities)}
