@@ -5,11 +5,17 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
+import jax
+import numpy as np
+
+from emojax import checkpoints
 from emojax import metrics
 from tests import commands
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SAMPLE_CLIP = os.path.join(REPO, "data/sample/ravdess/Actor_05/03-01-03-01-01-02-05.flac")
 
 
 def _train(workdir, tfds_dir, *args, num_epochs=3):
@@ -57,6 +63,13 @@ def test_a_damaged_newest_checkpoint_is_set_aside_and_the_run_resumes_before_it(
   (line,) = [l for l in evaluated.stderr.splitlines() if l.startswith("Error:")]
   assert f"{tmp_path}/checkpoints/3 is damaged" in line and re.search(r"intact epochs: \[(1, )?2\]", line)
 
+  predicted = subprocess.run(
+      [sys.executable, "-m", "emojax.predict", f"--workdir={tmp_path}", "--step=3", _SAMPLE_CLIP],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert predicted.returncode == 2
+  (line,) = [l for l in predicted.stderr.splitlines() if l.startswith("error:")]
+  assert f"{tmp_path}/checkpoints/3 is damaged" in line
+
 
 def test_a_model_that_becomes_non_finite_is_never_saved_and_the_run_fails(
     tmp_path, sample_tfds_dir):
@@ -74,3 +87,20 @@ def test_resume_drops_a_half_written_last_metrics_line(tmp_path, caplog):
   metrics.MetricLog(str(tmp_path), resume_after_epoch=2)
   assert _epochs(tmp_path) == [1, 2]
   assert f"half-written last line of {path}" in caplog.text
+
+
+def test_predict_refuses_parameters_that_are_not_finite(tmp_path, sample_tfds_dir):
+  assert _train(tmp_path, sample_tfds_dir, num_epochs=1).returncode == 0
+  manager = checkpoints.manager(str(tmp_path), "val/joint_accuracy", 2)
+  state = checkpoints.restore(manager, 1)
+  state["params"] = jax.tree.map(lambda x: x * np.nan, state["params"])
+  shutil.rmtree(tmp_path / "checkpoints" / "1")
+  manager = checkpoints.manager(str(tmp_path), "val/joint_accuracy", 2)
+  checkpoints.save(manager, 1, state, {"val/joint_accuracy": 0.5})
+  manager.wait_until_finished()
+  predicted = subprocess.run(
+      [sys.executable, "-m", "emojax.predict", f"--workdir={tmp_path}", _SAMPLE_CLIP],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert predicted.returncode == 2
+  assert "parameters of epoch 1" in predicted.stderr and "are not finite" in predicted.stderr
+  assert "neutral" not in predicted.stdout

@@ -1,31 +1,23 @@
-"""A run directory's network: restored from its config.json and checkpoint, and applied.
-
-`_load_config`, `_restore_params` and `_check_params` read the run directory;
-they are kept apart so that one module for run directories can replace them.
-"""
+"""A run directory's network: restored from its config.json and checkpoint
+(through emojax.run_dir), and applied."""
 import functools
-import json
 import os
 
 import jax
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
+import optax
 
 from emojax import checkpoints
+from emojax import run_dir
 from emojax.data import action_units
 from emojax.data import audio as audio_lib
 from emojax.data import features as features_lib
 from emojax.data import video as video_lib
 from emojax.models import fusion
 
-# Written by emojax.train (train.CONFIG_FILE); not imported from there, since
-# emojax.train loads TensorFlow, which would add seconds to every start.
-CONFIG_FILE = "config.json"
-
-
-class WorkdirError(Exception):
-  """The run directory cannot be used: no config, no checkpoint, or a mismatch."""
+# The run directory cannot be used: no config, no intact checkpoint, or a mismatch.
+WorkdirError = run_dir.RunDirError
 
 
 class Network:
@@ -66,20 +58,21 @@ def restore(workdir: str, step: int | None = None
     workdir: a run directory of `python -m emojax.main`.
     step: the epoch whose checkpoint to use (default: the one selected on validation).
   Raises:
-    WorkdirError: naming the directory, if it has no config or checkpoint,
-      the checkpoint's parameters do not fit the config's network, the
+    WorkdirError: naming the directory, if it has no config or checkpoint, the
+      checkpoint is damaged (naming the intact epochs) or not finite, the
+      checkpoint's parameters do not fit the config's network, the
       network reads only action units (which cannot be made from media), or
       it was trained on audio standardised per actor (one clip has no actor's
       statistics).
   """
-  config = _load_config(workdir)
+  config = run_dir.require_config(workdir)
   try:
     model = fusion.build_model(config.model)
     features = features_lib.FeatureConfig(
         audio=audio_lib.AudioConfig(**config.data.audio.to_dict()),
         video=video_lib.VideoConfig(**config.data.video.to_dict()))
   except (ValueError, TypeError, AttributeError) as error:
-    raise WorkdirError(f"{workdir}/{CONFIG_FILE} does not describe a network emojax can "
+    raise WorkdirError(f"{workdir}/{run_dir.CONFIG_FILE} does not describe a network emojax can "
                        f"build: {error}") from error
   if not {"audio", "image"} & set(model.modalities):
     raise WorkdirError(
@@ -111,34 +104,26 @@ def _pad_to_power_of_two(batch: np.ndarray | None) -> np.ndarray | None:
   return np.concatenate([batch, np.zeros((size - len(batch), *batch.shape[1:]), batch.dtype)])
 
 
-def _load_config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.isfile(path):
-    raise WorkdirError(f"No {CONFIG_FILE} in {workdir!r}: expected the run directory "
-                       "(--workdir) of a training run of python -m emojax.main.")
-  try:
-    with open(path) as f:
-      return ml_collections.ConfigDict(json.load(f))
-  except ValueError as error:
-    raise WorkdirError(f"{path} is not valid JSON: {error}") from error
-
-
 def _restore_params(workdir: str, config: ml_collections.ConfigDict, step: int | None):
   """The parameters saved at `step` (default: the epoch selected on validation)."""
   if not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise WorkdirError(f"No checkpoints in {workdir!r}: the run has not finished an epoch; "
                        "train first.")
-  manager = checkpoints.manager(workdir, config.train.select_metric, config.train.keep_checkpoints)
+  manager = run_dir.checkpoint_manager(workdir, config)
   saved = manager.all_steps()
   if step is None:
     step = manager.best_step() or manager.latest_step()
   if step is None or step not in saved:
     raise WorkdirError(f"No checkpoint{'' if step is None else f' of epoch {step}'} in "
                        f"{manager.directory}; there are {list(saved)}.")
-  # Onto this process's first device, whatever devices the run trained on.
-  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-  state = manager.restore(step, args=ocp.args.StandardRestore(fallback_sharding=device))
-  return state["params"]
+  try:
+    params = checkpoints.restore(manager, step)["params"]
+  except checkpoints.DamagedCheckpointError as error:
+    raise WorkdirError(str(error)) from error
+  if not np.isfinite(float(optax.global_norm(params))):
+    raise WorkdirError(f"The parameters of epoch {step} in {manager.directory} are not "
+                       "finite: the run diverged; it cannot predict.")
+  return params
 
 
 def _check_params(workdir: str, params, model: fusion.FusionNetwork,
@@ -159,6 +144,6 @@ def _check_params(workdir: str, params, model: fusion.FusionNetwork,
                  if shapes.get(key) != found.get(key)]
   if differences:
     raise WorkdirError(
-        f"The checkpoint in {workdir} does not match the network of its {CONFIG_FILE} "
+        f"The checkpoint in {workdir} does not match the network of its {run_dir.CONFIG_FILE} "
         f"({len(differences)} parameters differ, e.g. {'; '.join(differences[:3])}); was "
         "the config edited, or the checkpoints copied from another run?")
