@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from experiments import common
+from experiments import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -121,3 +122,13 @@ def test_a_record_chosen_on_its_own_test_actors_is_refused(tmp_path):
     common.check_ledger(leaky)
   with pytest.raises(ValueError, match="fold 2 .* does not say which actors chose it"):
     common.check_ledger({"folds": [{"fold": 2, "test": [1], "test_accuracy": 0.4}]})
+
+
+def test_results_md_tables_are_refreshed_from_the_experiments_files(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  (tmp_path / "results").mkdir()
+  (tmp_path / "results" / "tuning.md").write_text("| a |\n|---|\n| 2 |\n")
+  text = "Prose.\n<!-- results/tuning.md -->\n| a |\n|---|\n| 1 |\n<!-- end -->\nMore prose.\n"
+  assert report.refresh(text) == text.replace("| 1 |", "| 2 |")
+  with pytest.raises(FileNotFoundError):
+    report.refresh("<!-- results/missing.md -->\n<!-- end -->")
