@@ -64,6 +64,11 @@ def step_dir(checkpoint_manager: ocp.CheckpointManager, step: int) -> str:
 
 
 def _restore(checkpoint_manager: ocp.CheckpointManager, step: int, like):
+  # Orbax restores into a given structure without the tree's metadata, but not
+  # as saved: a checkpoint without it is damaged for every reader alike.
+  metadata = os.path.join(step_dir(checkpoint_manager, step), "default", "_METADATA")
+  if not os.path.isfile(metadata):
+    raise FileNotFoundError(f"{metadata} is missing")
   # A fresh manager each time: one that met a damaged step keeps a wrong idea
   # of the items a checkpoint holds.
   if like is None:  # As saved, onto this process's first device.

@@ -46,14 +46,14 @@ def test_a_second_training_on_a_busy_workdir_stops_and_the_first_is_unharmed(
 def test_a_damaged_newest_checkpoint_is_set_aside_and_the_run_resumes_before_it(
     tmp_path, sample_tfds_dir):
   assert _train(tmp_path, sample_tfds_dir).returncode == 0
-  shutil.rmtree(tmp_path / "checkpoints" / "3" / "default")
+  os.remove(tmp_path / "checkpoints" / "3" / "default" / "_METADATA")
   resumed = _train(tmp_path, sample_tfds_dir)
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert f"checkpoint {tmp_path}/checkpoints/3 is damaged" in resumed.stderr
   assert "Resuming after epoch 2" in resumed.stderr
   assert (tmp_path / "damaged_checkpoints" / "3").is_dir()
   assert _epochs(tmp_path) == [1, 2, 3]
-  assert (tmp_path / "checkpoints" / "3" / "default").is_dir()
+  assert (tmp_path / "checkpoints" / "3" / "default" / "_METADATA").is_file()
 
   shutil.rmtree(tmp_path / "checkpoints" / "3" / "default")
   evaluated = subprocess.run(
