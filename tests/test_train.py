@@ -233,3 +233,17 @@ def test_without_test_curves_the_selected_checkpoint_is_still_tested(config, tmp
   assert "val/joint_accuracy" in logged
   assert not [key for key in logged if key.startswith("test/")]
   assert 0.0 <= final["test/joint_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("batch_size", 0, r"config.train.batch_size=0: expected a positive multiple of the 2"),
+    ("eval_batch_size", 0, r"config.train.eval_batch_size=0: expected a positive multiple"),
+    ("batch_size", 3, r"config.train.batch_size=3: expected a positive multiple of the 2"),
+    ("batch_size", 10_000, r"config.train.batch_size=10000 is larger than the training split "
+                           r"\(\d+ examples\)"),
+])
+def test_bad_batch_sizes_fail_before_anything_is_compiled(config, key, value, message):
+  bad = config.copy_and_resolve_references()
+  bad.train[key] = value
+  with pytest.raises(ValueError, match=message):
+    train.build_run(bad)
