@@ -18,6 +18,7 @@ import jax
 import numpy as np
 import pytest
 import soundfile
+import soxr
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from configs import concat
@@ -132,10 +133,12 @@ def _argmax(probabilities):
 def test_a_training_length_clip_gets_exactly_the_training_mfccs(sample_dir):
   config = audio_lib.AudioConfig(normalise=True)
   path = str(sample_dir / FLAC)
-  windows, offsets_s = inference_windows.audio_inputs(
-      audio_lib.load_audio(path, config.sample_rate), config)
+  clip = media.from_file(path, config, ("audio",))
+  layout = inference_windows.window_layout(clip, config)
+  windows = np.stack(list(inference_windows.audio_windows(clip, config, layout.frames,
+                                                          layout.offsets)))
   assert windows.shape == (1, 40, 128)
-  np.testing.assert_array_equal(offsets_s, [0.0])
+  np.testing.assert_array_equal(layout.offsets_s, [0.0])
   np.testing.assert_array_equal(windows[0], audio_lib.audio_features(path, config))
 
 
@@ -143,12 +146,11 @@ def test_one_window_gives_exactly_the_training_face_images(sample_dir):
   config = video_lib.VideoConfig()
   detector = video_lib.FaceDetector()
   path = str(sample_dir / FACECROP_AVI)
-  video = media.Video(3.0, lambda times: video_lib.usable_frames(path, times)[0])  # 15 at 5 fps.
-  frames = inference_windows.window_frames(video, preprocess.CENTRED, config)
-  images = preprocess.face_pairs(frames, inference_windows.detect_faces(frames, detector), config)
-  expected, _, _ = video_lib.face_images(path, config, detector)
-  assert images.shape == (1, 3, 64, 128, 3)
-  np.testing.assert_array_equal(images[0], expected)
+  video = media.Video(3.0, lambda times: video_lib.usable_frames_by_window(path, times))
+  [(images, found)] = inference_windows.face_windows(video, preprocess.CENTRED, config, detector)
+  expected, expected_found, _ = video_lib.face_images(path, config, detector)
+  assert images.shape == (3, 64, 128, 3) and found == expected_found
+  np.testing.assert_array_equal(images, expected)
 
 
 # The API on real clips.
@@ -217,6 +219,36 @@ def test_arrays_at_any_rate_and_channel_count_match_the_file(predictor, sample_d
   from_file = predictor.predict(str(sample_dir / WAV))
   assert from_arrays.heads == from_file.heads
   assert from_arrays.file is None
+
+
+def _write_long_wav(sample_dir, path, seconds):
+  """A 48 kHz stereo WAV of real speech: actor 01's clips one after another on the
+  left, actor 05's on the right, brought to 48 kHz and repeated to `seconds`."""
+  sides = [np.concatenate([soundfile.read(f, dtype="float32")[0]
+                           for f in sorted((sample_dir / "ravdess" / actor).glob("*.flac"))])
+           for actor in ("Actor_01", "Actor_05")]
+  length = min(map(len, sides))
+  speech = soxr.resample(np.stack([side[:length] for side in sides], axis=1), 22050, 48000,
+                         quality="VHQ")
+  wanted = int(seconds * 48000)
+  with soundfile.SoundFile(str(path), "w", 48000, 2, subtype="PCM_16") as f:
+    for start in range(0, wanted, len(speech)):  # Written piece by piece: bounded here too.
+      f.write(speech[:wanted - start])
+  return str(path)
+
+
+def test_a_long_clip_is_streamed_with_the_whole_clips_mfccs(sample_dir, tmp_path):
+  path = _write_long_wav(sample_dir, tmp_path / "long.wav", 75)
+  config = audio_lib.AudioConfig()
+  long_media = media.from_file(path, config, ("audio",))
+  assert long_media.waveform is None and long_media.stream.samples == 75 * 22050
+  layout = inference_windows.window_layout(long_media, config)
+  streamed = np.stack(list(inference_windows.audio_windows(long_media, config, layout.frames,
+                                                           layout.offsets)))
+  whole = preprocess.audio_windows(audio_lib.mfcc(audio_lib.load_audio(path, 22050), config),
+                                   config, layout.offsets)
+  assert streamed.shape == whole.shape == (49, 40, 128)  # 3231 MFCC frames.
+  np.testing.assert_allclose(streamed, whole, rtol=0, atol=1e-4)
 
 
 def test_no_face_falls_back_to_the_audio_head(predictor, pixelated_mp4):
@@ -433,6 +465,22 @@ def test_command_predicts_with_a_trained_run(tmp_path, sample_tfds_dir, sample_d
   assert result.returncode == 0, result.stderr[-2000:]
   objects = [json.loads(line) for line in result.stdout.splitlines()]
   assert [set(o["heads"]) for o in objects] == [ALL_HEADS, {"audio_probe"}]
+
+
+@pytest.mark.slow
+def test_command_streams_a_30_minute_clip_in_bounded_memory(workdir, sample_dir, tmp_path):
+  path = _write_long_wav(sample_dir, tmp_path / "long.wav", 30 * 60)
+  with open(tmp_path / "out.json", "w") as out:
+    child = subprocess.Popen([sys.executable, "-m", "emojax.predict", f"--workdir={workdir}",
+                              "--format=json", path], cwd=REPO, stdout=out,
+                             stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)  # This child's own peak, not other tests'.
+  assert os.waitstatus_to_exitcode(status) == 0
+  assert usage.ru_maxrss * 1024 < 2 * 2**30  # Linux reports KiB.
+  [prediction] = [json.loads(line) for line in open(tmp_path / "out.json")]
+  frames = 1 + 30 * 60 * 22050 // 512
+  assert len(prediction["windows"]) == 1 + (frames - 128) // 64
+  assert prediction["windows"][-1]["end_s"] > 30 * 60 - 2.97 / 4  # Less than a quarter left out.
 
 
 def test_benchmark_times_each_stage_of_a_prediction_itself(predictor, sample_dir):

@@ -38,7 +38,7 @@ STAGES = ("decode", "face detection", "features", "model")
 
 def stage_seconds(predictor: inference.Predictor, path: str) -> dict[str, float]:
   """{stage: seconds} of one prediction of `path`, made stage by stage as
-  `Predictor.predict` makes it (windows.clip_inputs, then the network)."""
+  `Predictor.predict` makes it (windows.clip_windows, then the network)."""
   seconds = collections.defaultdict(float)
 
   @contextlib.contextmanager
@@ -50,21 +50,21 @@ def stage_seconds(predictor: inference.Predictor, path: str) -> dict[str, float]
   features = predictor.features
   with stage("decode"):
     media = predictor.media(path)
+  layout = windows.window_layout(media, features.audio)
   audio = images = None
-  offsets_s = preprocess.CENTRED
-  if media.waveform is not None:
+  if layout.frames:
     with stage("features"):
-      audio, offsets_s = windows.audio_inputs(media.waveform, features.audio)
+      audio = np.stack(list(windows.audio_windows(media, features.audio, layout.frames,
+                                                  layout.offsets)))
   if media.video is not None:
-    if media.waveform is None:
-      offsets_s = preprocess.window_offsets(media.video.duration_s,
-                                            preprocess.window_seconds(features.audio))
     with stage("decode"):
-      frames = windows.window_frames(media.video, offsets_s, features.video)
+      frames = list(media.video.read(preprocess.frame_times(media.video.duration_s,
+                                                            features.video, layout.offsets_s)))
     with stage("face detection"):
-      boxes = windows.detect_faces(frames, predictor.detector)
+      boxes = [windows.detect_faces(window, predictor.detector) for window in frames]
     with stage("features"):
-      images = preprocess.face_pairs(frames, boxes, features.video)
+      images = np.stack([preprocess.face_pairs(window, window_boxes, features.video)[0]
+                         for window, window_boxes in zip(frames, boxes)])
   with stage("model"):
     predictor.network.window_probabilities(audio, images)
   return dict(seconds)

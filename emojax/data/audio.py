@@ -6,6 +6,7 @@ whose wheels bundle FFmpeg's libraries.
 """
 import dataclasses
 import os
+from typing import Iterator
 
 import av
 import librosa
@@ -87,8 +88,12 @@ def _require_finite(path: str, samples: np.ndarray) -> None:
   """
   bad = np.size(samples) - np.count_nonzero(np.isfinite(samples))
   if bad:
-    raise AudioError(f"{path}: {bad} of {np.size(samples)} audio samples are not finite "
-                     "(NaN or infinity); the file is corrupt.")
+    raise non_finite_error(path, bad, np.size(samples))
+
+
+def non_finite_error(path: str, bad: int, total: int) -> AudioError:
+  return AudioError(f"{path}: {bad} of {total} audio samples are not finite (NaN or "
+                    "infinity); the file is corrupt.")
 
 
 def require_sound(path: str, samples: np.ndarray) -> None:
@@ -159,18 +164,95 @@ def _decode_track(container: av.container.InputContainer,
     ([channels, samples] float32, Hz); rate 0 and no samples if no frame
     decodes.
   """
+  chunks = list(_track_chunks(container, stream))
+  if not chunks:
+    return np.zeros((1, 0), np.float32), 0
+  return np.concatenate(chunks, axis=1), stream.rate
+
+
+def _track_chunks(container: av.container.InputContainer,
+                  stream: av.audio.stream.AudioStream) -> Iterator[np.ndarray]:
+  """The stream's samples, decoded frame by frame: [channels, samples] float32 at its rate."""
   # Converts only the sample format (int16, packed, ...) to planar float; the
   # rate is left alone so that soxr in load_audio is the one resampler.
   to_float = av.AudioResampler(format="fltp")
-  chunks = []
-  rate = 0
+  decoded = False
   for frame in container.decode(stream):
-    rate = frame.sample_rate
-    chunks.extend(part.to_ndarray() for part in to_float.resample(frame))
-  if not chunks:
-    return np.zeros((1, 0), np.float32), rate
-  chunks.extend(part.to_ndarray() for part in to_float.resample(None))
-  return np.concatenate(chunks, axis=1), rate
+    decoded = True
+    yield from (part.to_ndarray() for part in to_float.resample(frame))
+  if decoded:
+    yield from (part.to_ndarray() for part in to_float.resample(None))
+
+
+def track_seconds(path: str) -> float | None:
+  """The audio track's length as its header says, or None if it does not say.
+
+  Raises:
+    AudioError: naming `path`, if the file cannot be opened or has no audio track.
+  """
+  try:
+    if os.path.splitext(path)[1].lower() in _SOUNDFILE_EXTENSIONS:
+      info = soundfile.info(path)
+      return info.frames / info.samplerate
+    with av.open(path) as container:
+      if not container.streams.audio:
+        raise _missing_audio_error(path, container)
+      stream = container.streams.audio[0]
+      if stream.duration is not None:
+        return float(stream.duration * stream.time_base)
+      return None if container.duration is None else container.duration / av.time_base
+  except (soundfile.SoundFileError, av.FFmpegError, OSError) as error:
+    raise AudioError(f"{path}: cannot read audio: {error}") from error
+
+
+def read_blocks(path: str) -> tuple[int, Iterator[np.ndarray]]:
+  """The audio track block by block, not held whole: `load_audio`'s samples before
+  downmixing and resampling, in order.
+
+  Returns:
+    The track's rate in Hz, and its [channels, samples] float32 blocks (a few
+    seconds each).
+  Raises:
+    AudioError: naming `path`, if the file cannot be opened or decoded (while
+      iterating, if decoding fails part-way), or has no audio track.
+  """
+  try:
+    if os.path.splitext(path)[1].lower() in _SOUNDFILE_EXTENSIONS:
+      rate = soundfile.info(path).samplerate
+    else:
+      with av.open(path) as container:
+        if not container.streams.audio:
+          raise _missing_audio_error(path, container)
+        rate = container.streams.audio[0].rate
+  except (soundfile.SoundFileError, av.FFmpegError, OSError) as error:
+    raise AudioError(f"{path}: cannot read audio: {error}") from error
+  return rate, _blocks(path)
+
+
+# Samples per block of `read_blocks`: 2.7 s at 48 kHz. Decoded frames are
+# joined up to this, since each block costs a mel filter bank downstream.
+_BLOCK_SAMPLES = 1 << 17
+
+
+def _blocks(path: str) -> Iterator[np.ndarray]:
+  try:
+    if os.path.splitext(path)[1].lower() in _SOUNDFILE_EXTENSIONS:
+      for block in soundfile.blocks(path, blocksize=_BLOCK_SAMPLES, dtype="float32",
+                                    always_2d=True):
+        yield block.T
+      return
+    with av.open(path) as container:
+      chunks, samples = [], 0
+      for chunk in _track_chunks(container, container.streams.audio[0]):
+        chunks.append(chunk)
+        samples += chunk.shape[1]
+        if samples >= _BLOCK_SAMPLES:
+          yield np.concatenate(chunks, axis=1)
+          chunks, samples = [], 0
+      if chunks:
+        yield np.concatenate(chunks, axis=1)
+  except (soundfile.SoundFileError, av.FFmpegError, OSError) as error:
+    raise AudioError(f"{path}: cannot read audio: {error}") from error
 
 
 def mfcc(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:

@@ -6,9 +6,12 @@ single centred window (`CENTRED`); inference cuts a long clip into several
 windows of the training crop's length. Arrays only: reading files is
 audio.py's and video.py's job.
 """
+from typing import Iterable, Iterator
+
 import cv2
 import librosa
 import numpy as np
+import soxr
 
 # Window offsets of the training crop: one window, at the clip's centre.
 CENTRED = np.zeros(1)
@@ -111,15 +114,122 @@ def audio_windows(mfcc: np.ndarray, config, offsets: np.ndarray = CENTRED) -> np
   Returns:
     [windows, n_mfcc, num_frames] float32.
   """
-  length, size = mfcc.shape[1], config.num_frames
+  size = config.num_frames
   if len(offsets) == 1:
     windows = [fix_length(mfcc, size, config.crop)]
   else:
-    starts = (length - size) // 2 + np.round(offsets).astype(int)
-    windows = [mfcc[:, start:start + size] for start in starts]
+    windows = [mfcc[:, start:start + size] for start in window_starts(mfcc.shape[1], size, offsets)]
   if config.normalise:
     windows = [normalise_utterance(window) for window in windows]
   return np.stack(windows).astype(np.float32)
+
+
+def window_starts(length: int, size: int, offsets: np.ndarray) -> np.ndarray:
+  """[windows] int first frames of windows of `size` frames centred at `offsets` (frames)
+  from the centre of `length` frames."""
+  return (length - size) // 2 + np.round(offsets).astype(int)
+
+
+# Audio, streamed: a long clip's windows without its whole waveform or STFT in
+# memory, equal to `audio_windows` of `audio.mfcc` of the whole clip.
+
+# librosa.feature.mfcc (training's MFCCs) floors the log-mel power at the
+# clip's loudest value minus power_to_db's default top_db: a window's MFCCs
+# depend on the whole clip's loudest frame, so streaming takes two passes.
+_TOP_DB = 80.0
+
+
+def resampled_stream(blocks: Iterable[np.ndarray], file_rate: int,
+                     sample_rate: int) -> Iterator[np.ndarray]:
+  """`to_mono_at_rate` of the concatenated blocks, block by block.
+
+  soxr's stream is its one-shot resampler fed in pieces (the same samples), and
+  the total length is cut or padded to ceil(samples * ratio) as librosa.resample does.
+
+  Args:
+    blocks: [channels, samples] float32 at `file_rate`, in order.
+  Yields:
+    [samples'] float32 at `sample_rate`.
+  """
+  if file_rate == sample_rate:  # librosa.resample returns such a waveform unchanged.
+    yield from (librosa.to_mono(block) for block in blocks)
+    return
+  stream = soxr.ResampleStream(file_rate, sample_rate, 1, dtype="float32", quality="VHQ")
+  samples = emitted = 0
+  # One block is held back so that the flush can be cut to the exact length.
+  held = np.zeros(0, np.float32)
+  for block in blocks:
+    mono = librosa.to_mono(block)
+    samples += mono.shape[-1]
+    if len(held):
+      yield held
+      emitted += len(held)
+    held = stream.resample_chunk(mono)
+  tail = np.concatenate([held, stream.resample_chunk(np.zeros(0, np.float32), last=True)])
+  size = int(np.ceil(samples * float(sample_rate) / file_rate)) - emitted
+  yield librosa.util.fix_length(tail, size=size).astype(np.float32)
+
+
+def mel_power_frames(waveform: Iterable[np.ndarray], config) -> Iterator[np.ndarray]:
+  """The mel power spectrogram of a waveform given in blocks, as librosa.feature.mfcc
+  frames the whole waveform: centred frames, zero-padded at both ends,
+  1 + samples // hop_length of them.
+
+  Args:
+    waveform: [samples] float32 blocks at `config.sample_rate`, in order.
+    config: an `emojax.data.audio.AudioConfig`.
+  Yields:
+    [n_mels, frames] float32 power of the next frames.
+  """
+  half, hop = config.n_fft // 2, config.hop_length
+  pending = np.zeros(half, np.float32)  # Samples of frames not yet made, after the centring pad.
+  samples = made = 0
+  for block in waveform:
+    samples += len(block)
+    pending = np.concatenate([pending, block])
+    count = max(0, 1 + (len(pending) - config.n_fft) // hop)
+    if count:
+      yield _mel_power(pending[:(count - 1) * hop + config.n_fft], config)
+      pending, made = pending[count * hop:], made + count
+  count = 1 + samples // hop - made
+  pending = np.concatenate([pending, np.zeros(half, np.float32)])
+  yield _mel_power(pending[:(count - 1) * hop + config.n_fft], config)
+
+
+def _mel_power(frames: np.ndarray, config) -> np.ndarray:
+  """[n_mels, frames] mel power of the uncentred frames of `frames`, as in librosa.feature.mfcc."""
+  return librosa.feature.melspectrogram(y=frames, sr=config.sample_rate, n_fft=config.n_fft,
+                                        hop_length=config.hop_length, center=False)
+
+
+def streamed_audio_windows(mel_power: Iterable[np.ndarray], loudest: float, frames: int,
+                           config, offsets: np.ndarray) -> Iterator[np.ndarray]:
+  """`audio_windows` of a clip's MFCCs made from its mel power frames as they come.
+
+  Args:
+    mel_power: [n_mels, k] float32 chunks of the clip's `frames` mel power frames
+      (`mel_power_frames`), in order.
+    loudest: the largest mel power of the clip: the dB floor's reference.
+    frames: the clip's MFCC frame count.
+    config: an `emojax.data.audio.AudioConfig`.
+    offsets: [windows] centre offsets in MFCC frames, at least two, increasing.
+  Yields:
+    [n_mfcc, num_frames] float32 per window, in order; only the frames of
+    windows not yet given are held.
+  """
+  floor = librosa.power_to_db(np.array([loudest], np.float32), top_db=None)[0] - _TOP_DB
+  size = config.num_frames
+  held, first = np.zeros((config.n_mfcc, 0), np.float32), 0  # MFCC frames from frame `first`.
+  chunks = iter(mel_power)
+  for start in window_starts(frames, size, offsets):
+    while first + held.shape[1] < start + size:
+      power = next(chunks)
+      db = np.maximum(librosa.power_to_db(power, top_db=None), floor)
+      mfcc = librosa.feature.mfcc(S=db, n_mfcc=config.n_mfcc).astype(np.float32)
+      held = np.concatenate([held, mfcc], axis=1)
+    window = held[:, start - first:start - first + size]
+    yield normalise_utterance(window) if config.normalise else window.copy()
+    held, first = held[:, start - first:], start
 
 
 # Video.

@@ -7,8 +7,9 @@ image network. Sampling and cropping are `emojax.data.preprocess`'s, which
 inference shares; this module reads files and finds faces.
 """
 import dataclasses
+import functools
 import os
-from typing import Callable
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -158,6 +159,29 @@ def usable_frames(path: str, times_s: np.ndarray) -> tuple[np.ndarray, int]:
                               lambda replacements: _read_at(path, replacements))
 
 
+def usable_frames_by_window(path: str, times_s: np.ndarray) -> Iterator[np.ndarray]:
+  """`usable_frames` of each row of `times_s`, decoding the video once, front to back,
+  and holding only the frames of rows not yet given.
+
+  Args:
+    times_s: [windows, n] float seconds, each row's earliest time no earlier
+      than the previous row's.
+  Yields:
+    [n, height, width, 3] uint8 RGB per row.
+  Raises:
+    VideoError: naming `path`, as `read_frames` does.
+  """
+  capture, fps, frame_count = _open(path)
+  usable = functools.cache(lambda: _usable_mask(path))  # A whole pass: once, if ever needed.
+  try:
+    rows = preprocess.frame_indices(times_s, fps, frame_count)
+    for frames, indices in zip(_read_rows(capture, path, rows), rows):
+      yield replace_blank_frames(frames, indices, usable,
+                                 lambda replacements: _read_at(path, replacements))[0]
+  finally:
+    capture.release()
+
+
 class FaceDetector:
   """Finds the largest frontal face with OpenCV's Haar cascade."""
 
@@ -295,24 +319,34 @@ def _usable_mask(path: str) -> np.ndarray:
 
 def _read_indices(capture: cv2.VideoCapture, path: str,
                   indices: np.ndarray) -> np.ndarray:
-  """Decodes the frames at `indices` as [n, height, width, 3] uint8 RGB.
+  """Decodes the frames at `indices` as [n, height, width, 3] uint8 RGB."""
+  return next(_read_rows(capture, path, [indices]))
+
+
+def _read_rows(capture: cv2.VideoCapture, path: str, rows) -> Iterator[np.ndarray]:
+  """Decodes the frames at each row of indices as [n, height, width, 3] uint8 RGB,
+  holding only those that this or a later row shows.
 
   Reads forward from the start rather than seeking: for H.264 every seek
   decodes again from the previous key frame, which on the sample's 720p clips
   took three times as long as one pass, and a pass does not rely on the
   container's index to land on the right frame. grab() skips the colour
-  conversion of frames not kept.
+  conversion of frames not kept. Each row's smallest index must be no smaller
+  than the previous row's.
   """
-  wanted = set(indices.tolist())
-  decoded = {}
-  for index in range(max(wanted) + 1):
-    if not capture.grab():
-      raise VideoError(
-          f"{path}: the video ends after {index} frames, but frame "
-          f"{max(wanted)} was requested (the file may be truncated).")
-    if index in wanted:
-      ok, bgr = capture.retrieve()
-      if not ok:
-        raise VideoError(f"{path}: cannot decode frame {index}.")
-      decoded[index] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-  return np.stack([decoded[index] for index in indices.tolist()])
+  wanted = {index for row in rows for index in row.tolist()}
+  decoded, position = {}, 0
+  for row in rows:
+    for index in range(position, max(row) + 1):
+      if not capture.grab():
+        raise VideoError(
+            f"{path}: the video ends after {index} frames, but frame "
+            f"{max(row)} was requested (the file may be truncated).")
+      if index in wanted:
+        ok, bgr = capture.retrieve()
+        if not ok:
+          raise VideoError(f"{path}: cannot decode frame {index}.")
+        decoded[index] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    position = max(position, max(row) + 1)
+    yield np.stack([decoded[index] for index in row.tolist()])
+    decoded = {index: frame for index, frame in decoded.items() if index >= min(row)}

@@ -7,7 +7,7 @@ and says why one is left out.
 import dataclasses
 import functools
 import os
-from typing import Callable
+from typing import Callable, Iterator
 
 import av
 import numpy as np
@@ -21,6 +21,10 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov")
 # A track whose peak stays below -80 dBFS (3 steps of 16-bit audio) holds no
 # sound; RAVDESS video-only files carry an all-zero track.
 _SILENT_PEAK = 1e-4
+# A track longer than this is streamed (`AudioStream`) rather than loaded: a
+# whole hour's waveform and STFT take gigabytes. Every RAVDESS clip is shorter,
+# so training's clips take the loading path, bit for bit.
+_WHOLE_TRACK_S = 60.0
 _AU_NOTE = ("the network's visual input is facial action units, which cannot be extracted "
             "from video here (they come from OpenFace); the au heads are skipped")
 
@@ -33,7 +37,26 @@ class InputError(Exception):
 class Video:
   """A video to sample: its length and how to get the frames shown at given times."""
   duration_s: float
-  read: Callable[[np.ndarray], np.ndarray]  # [n] seconds -> [n, h, w, 3] uint8 RGB.
+  # [windows, n] seconds -> per window, [n, h, w, 3] uint8 RGB, as they are decoded.
+  read: Callable[[np.ndarray], Iterator[np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioStream:
+  """A long audio track, read again block by block at each use instead of held whole.
+
+  Attributes:
+    blocks: gives a fresh iterator over the track as `audio.load_audio` would give
+      it (mono, at the network's rate), as [samples] float32 blocks in order.
+    samples: how many samples the blocks hold in all.
+    peak: the largest absolute sample.
+    loudest: the largest mel power of any MFCC frame, which floors the whole
+      clip's log-mel power (`preprocess.streamed_audio_windows`).
+  """
+  blocks: Callable[[], Iterator[np.ndarray]]
+  samples: int
+  peak: float
+  loudest: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +66,8 @@ class Media:
   Attributes:
     file: the input's path; None for arrays.
     waveform: [samples] float32 mono at the network's rate, or None (no audio
-      track, silent, or not read by the network).
+      track, silent, not read by the network, or streamed).
+    stream: the audio track instead of `waveform` if it is longer than a minute.
     video: the frames to sample, or None.
     notes: why a modality was left out, for humans.
   """
@@ -51,10 +75,13 @@ class Media:
   waveform: np.ndarray | None
   video: Video | None
   notes: tuple[str, ...]
+  stream: AudioStream | None = None
 
 
-def from_file(path: str, sample_rate: int, modalities: tuple[str, ...]) -> Media:
-  """The audio track (resampled to `sample_rate`) and video of `path` that `modalities` read.
+def from_file(path: str, audio_config: audio_lib.AudioConfig,
+              modalities: tuple[str, ...]) -> Media:
+  """The audio track (resampled to the config's rate; streamed if long) and video of
+  `path` that `modalities` read.
 
   Raises:
     InputError: naming `path`, if it is missing, empty, of an unsupported type,
@@ -71,9 +98,13 @@ def from_file(path: str, sample_rate: int, modalities: tuple[str, ...]) -> Media
   notes = []
   try:
     tracks = _track_types(path) if extension in VIDEO_EXTENSIONS else {"audio"}
-    waveform = None
+    waveform = stream = None
     if "audio" in modalities and "audio" in tracks:
-      waveform = audio_lib.load_audio(path, sample_rate)
+      seconds = audio_lib.track_seconds(path)
+      if seconds is not None and seconds <= _WHOLE_TRACK_S:
+        waveform = audio_lib.load_audio(path, audio_config.sample_rate)
+      else:
+        stream = _scan(path, audio_config, holds_video="video" in tracks)
     elif "audio" in modalities:
       notes.append("the file has no audio track; the audio heads are skipped")
     video = None
@@ -85,7 +116,47 @@ def from_file(path: str, sample_rate: int, modalities: tuple[str, ...]) -> Media
       notes.append(_AU_NOTE)
   except (audio_lib.AudioError, video_lib.VideoError) as error:
     raise InputError(str(error)) from error
-  return _without_silence(Media(path, waveform, video, tuple(notes)))
+  return _without_silence(Media(path, waveform, video, tuple(notes), stream))
+
+
+def _scan(path: str, config: audio_lib.AudioConfig, holds_video: bool) -> AudioStream:
+  """A long track as an `AudioStream`, read through once to measure it, with
+  `audio_lib.load_audio`'s checks.
+
+  Raises:
+    AudioError: as `audio_lib.load_audio` does.
+  """
+  file_rate, _ = audio_lib.read_blocks(path)
+  counts = {"file samples": 0, "finite": 0, "nonzero": 0, "samples": 0, "peak": 0.0}
+
+  def checked(blocks):  # load_audio's checks, counted as the blocks go by.
+    for block in blocks:
+      counts["file samples"] += block.size
+      counts["finite"] += np.count_nonzero(np.isfinite(block))
+      counts["nonzero"] += np.count_nonzero(block)
+      yield block
+
+  def measured(waveform):
+    for block in waveform:
+      counts["samples"] += len(block)
+      counts["peak"] = max(counts["peak"], float(np.abs(block).max(initial=0.0)))
+      yield block
+
+  def blocks():
+    return preprocess.resampled_stream(audio_lib.read_blocks(path)[1], file_rate,
+                                       config.sample_rate)
+
+  waveform = measured(preprocess.resampled_stream(checked(audio_lib.read_blocks(path)[1]),
+                                                  file_rate, config.sample_rate))
+  loudest = max(float(power.max()) for power in preprocess.mel_power_frames(waveform, config))
+  if not counts["file samples"]:
+    raise audio_lib.AudioError(f"{path}: the file holds no audio samples.")
+  if counts["finite"] < counts["file samples"]:
+    raise audio_lib.non_finite_error(path, counts["file samples"] - counts["finite"],
+                                     counts["file samples"])
+  if not holds_video:
+    audio_lib.require_sound(path, np.array([counts["nonzero"]]))  # Raises if that is 0.
+  return AudioStream(blocks, counts["samples"], counts["peak"], loudest)
 
 
 def from_arrays(audio: np.ndarray | None, frames: np.ndarray | None, sample_rate: int | None,
@@ -126,29 +197,35 @@ def from_arrays(audio: np.ndarray | None, frames: np.ndarray | None, sample_rate
 
 
 def _without_silence(media: Media) -> Media:
-  """`media` without its waveform if that is silent, saying so."""
-  if media.waveform is None or np.abs(media.waveform).max(initial=0.0) >= _SILENT_PEAK:
+  """`media` without its audio if that is silent, saying so."""
+  if media.stream is not None:
+    peak = media.stream.peak
+  elif media.waveform is not None:
+    peak = np.abs(media.waveform).max(initial=0.0)
+  else:
+    return media
+  if peak >= _SILENT_PEAK:
     return media
   return dataclasses.replace(
-      media, waveform=None,
+      media, waveform=None, stream=None,
       notes=media.notes + ("the audio is silent; the audio heads are skipped",))
 
 
-def _read_frames(path: str, times_s: np.ndarray) -> np.ndarray:
-  """The frames at `times_s` as training reads them (`video_lib.usable_frames`), its errors
-  as InputError: frames are read after `from_file`."""
+def _read_frames(path: str, times_s: np.ndarray) -> Iterator[np.ndarray]:
+  """Each window's frames at `times_s` [windows, n] as training reads them
+  (`video_lib.usable_frames`), its errors as InputError: frames are read after `from_file`."""
   try:
-    return video_lib.usable_frames(path, times_s)[0]
+    yield from video_lib.usable_frames_by_window(path, times_s)
   except video_lib.VideoError as error:
     raise InputError(str(error)) from error
 
 
-def _frames_at(frames: np.ndarray, fps: float, times_s: np.ndarray) -> np.ndarray:
+def _frames_at(frames: np.ndarray, fps: float, times_s: np.ndarray) -> Iterator[np.ndarray]:
   """`_read_frames` for [frames, h, w, 3] arrays at `fps`."""
-  indices = preprocess.frame_indices(times_s, fps, len(frames))
-  return video_lib.replace_blank_frames(
-      frames[indices], indices, lambda: np.array([not video_lib.is_blank(f) for f in frames]),
-      lambda replacements: frames[replacements])[0]
+  usable = functools.cache(lambda: np.array([not video_lib.is_blank(f) for f in frames]))
+  for indices in preprocess.frame_indices(times_s, fps, len(frames)):
+    yield video_lib.replace_blank_frames(frames[indices], indices, usable,
+                                         lambda replacements: frames[replacements])[0]
 
 
 def _track_types(path: str) -> set[str]:

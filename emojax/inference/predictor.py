@@ -1,7 +1,9 @@
 """Predictor: a restored run applied to a clip, window by window, probabilities averaged.
 
 The pieces: `media` (what the input holds), `windows` (its windows -> the
-network's inputs, by the training preprocessing), `model` (the run's network).
+network's inputs, by the training preprocessing, in batches), `model` (the
+run's network). A batch of windows is classified as soon as it is made, so
+memory does not grow with the clip's length.
 """
 import dataclasses
 
@@ -65,11 +67,15 @@ class Predictor:
 
   def media(self, path: str) -> media_lib.Media:
     """The tracks of `path` this network reads; raises `InputError` naming a bad file."""
-    return media_lib.from_file(path, self.features.audio.sample_rate, self.model.modalities)
+    return media_lib.from_file(path, self.features.audio, self.model.modalities)
 
   def inputs(self, media: media_lib.Media) -> windows_lib.ClipInputs:
-    """The network's inputs, window by window, made as training makes them."""
+    """The network's inputs for every window at once, made as training makes them."""
     return windows_lib.clip_inputs(media, self.features, self.detector)
+
+  def windows(self, media: media_lib.Media) -> windows_lib.ClipWindows:
+    """The network's inputs, batch of windows by batch, made as training makes them."""
+    return windows_lib.clip_windows(media, self.features, self.detector)
 
   def predict(self, path: str) -> Prediction:
     """Predicts one audio or video file.
@@ -80,7 +86,7 @@ class Predictor:
       InputError: naming `path`, if it is missing, empty, of an unsupported
         type, corrupt, or gives nothing the network reads.
     """
-    return self.classify(path, self.inputs(self.media(path)))
+    return self.classify(path, self.windows(self.media(path)))
 
   def predict_arrays(self, audio: np.ndarray | None = None, frames: np.ndarray | None = None,
                      *, sample_rate: int | None = None, fps: float | None = None) -> Prediction:
@@ -96,45 +102,59 @@ class Predictor:
     """
     media = media_lib.from_arrays(audio, frames, sample_rate, fps,
                                   self.features.audio.sample_rate, self.model.modalities)
-    return self.classify(None, self.inputs(media))
+    return self.classify(None, self.windows(media))
 
-  def classify(self, file: str | None, inputs: windows_lib.ClipInputs) -> Prediction:
-    """Each window's and the clip's probabilities from every head the inputs allow.
+  def classify(self, file: str | None, clip: windows_lib.ClipWindows) -> Prediction:
+    """Each window's and the clip's probabilities from every head the inputs allow,
+    classifying the clip's windows batch by batch.
 
     Raises:
       InputError: naming `file`, if the inputs give nothing the network's heads read.
     """
-    name = file or "the arrays"
-    notes = "; ".join(inputs.notes)
-    if inputs.audio is None and inputs.images is None:
+    with_images, audio_only = [], []  # Per batch, {head: [windows, classes]}.
+    found = sampled = 0
+    has_audio = False
+    for batch in clip.batches:
+      found += batch.faces_found
+      sampled += batch.frames_sampled
+      has_audio = batch.audio is not None
+      if batch.images is not None:
+        with_images.append(self.network.window_probabilities(batch.audio, batch.images))
+      # Until a face is found, the image heads may yet be skipped: keep what
+      # the audio alone gives too.
+      if has_audio and not found:
+        audio_only.append(self.network.window_probabilities(batch.audio, None))
+    notes = clip.notes + (windows_lib.face_notes(found, sampled) if sampled else ())
+    name, why = file or "the arrays", "; ".join(notes)
+    if not has_audio and not found:
       raise media_lib.InputError(
           f"{name}: nothing this network reads ({', '.join(self.model.modalities)}); "
-          f"{notes or 'no input given'}.")
-    windows = self.network.window_probabilities(inputs.audio, inputs.images)
+          f"{why or 'no input given'}.")
+    outputs = with_images if found else audio_only
+    windows = {head: np.concatenate([output[head] for output in outputs]) for head in outputs[0]}
     if not windows:
-      given = "audio" if inputs.images is None else "images"
+      given = "images" if not has_audio else "audio"
       raise media_lib.InputError(
           f"{name}: every head of this network ({', '.join(self.model.heads)}) needs "
           f"{' and '.join(self.model.modalities)}; the input gives only {given} "
-          f"({notes or 'one modality'}).")
+          f"({why or 'one modality'}).")
     heads = [head for head in self.model.heads if head in windows]
-    clip = {head: windows[head].mean(axis=0) for head in heads}
+    clip_probabilities = {head: windows[head].mean(axis=0) for head in heads}
     half_window_s = preprocess.window_seconds(self.features.audio) / 2
-    centres_s = inputs.duration_s / 2 + inputs.offsets_s
+    centres_s = clip.duration_s / 2 + clip.offsets_s
     return Prediction(
         file=file,
-        emotion=ravdess.EMOTIONS[int(np.argmax(clip[heads[0]]))],
+        emotion=ravdess.EMOTIONS[int(np.argmax(clip_probabilities[heads[0]]))],
         head=heads[0],
-        heads={head: _by_emotion(clip[head]) for head in heads},
+        heads={head: _by_emotion(clip_probabilities[head]) for head in heads},
         windows=tuple(
             Window(start_s=max(0.0, float(centre - half_window_s)),
-                   end_s=min(inputs.duration_s, float(centre + half_window_s)),
+                   end_s=min(clip.duration_s, float(centre + half_window_s)),
                    heads={head: _by_emotion(windows[head][i]) for head in heads})
             for i, centre in enumerate(centres_s)),
-        modalities=tuple(modality for modality, given in (("audio", inputs.audio),
-                                                          ("image", inputs.images))
-                         if given is not None),
-        notes=inputs.notes)
+        modalities=tuple(modality for modality, given in (("audio", has_audio),
+                                                          ("image", found)) if given),
+        notes=notes)
 
 
 def _by_emotion(probabilities: np.ndarray) -> dict[str, float]:

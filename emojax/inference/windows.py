@@ -1,12 +1,15 @@
-"""A clip's media -> the network's inputs, window by window.
+"""A clip's media -> the network's inputs, window by window, in batches.
 
 A clip is cut into windows as long as the training crop (one, centred, for a
 clip of up to 1.5 crops; half-overlapping ones for a longer clip), and each
 window's MFCCs and face images are made by `emojax.data.preprocess`, the
 functions the feature builder calls: the centred window is exactly a training
-example.
+example. The windows come in batches of at most `BATCH_WINDOWS`, made as they
+are needed, so that memory does not grow with the clip's length.
 """
 import dataclasses
+import itertools
+from typing import Iterator
 
 import numpy as np
 
@@ -16,10 +19,47 @@ from emojax.data import preprocess
 from emojax.data import video as video_lib
 from emojax.inference import media as media_lib
 
+# Windows made and classified at once: 64 windows' MFCCs are 1.3 MB and their
+# face images 14 MB, whatever the clip's length.
+BATCH_WINDOWS = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowBatch:
+  """The network's inputs for consecutive windows of a clip.
+
+  Attributes:
+    audio: [windows, n_mfcc, num_frames] float32 MFCCs, or None (no audio).
+    images: [windows, pairs, face_size, 2 * face_size, 3] uint8 face images
+      (the frame's centre square where no face was found), or None (no video).
+    faces_found: in how many of the sampled frames a face was found.
+    frames_sampled: how many frames were sampled.
+  """
+  audio: np.ndarray | None
+  images: np.ndarray | None
+  faces_found: int
+  frames_sampled: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipWindows:
+  """A clip's windows, their inputs made batch by batch as `batches` is iterated.
+
+  Attributes:
+    duration_s: the clip's length: its audio's if it has audio, else its video's.
+    offsets_s: [windows] offsets of the windows' centres from the clip's.
+    notes: why a modality was left out, for humans.
+    batches: the windows' inputs in order, once.
+  """
+  duration_s: float
+  offsets_s: np.ndarray
+  notes: tuple[str, ...]
+  batches: Iterator[WindowBatch]
+
 
 @dataclasses.dataclass(frozen=True)
 class ClipInputs:
-  """What the network reads of one clip.
+  """What the network reads of one clip, all windows at once.
 
   Attributes:
     audio: [windows, n_mfcc, num_frames] float32 MFCCs, or None.
@@ -36,20 +76,75 @@ class ClipInputs:
   notes: tuple[str, ...]
 
 
-def audio_inputs(waveform: np.ndarray,
-                 config: audio_lib.AudioConfig) -> tuple[np.ndarray, np.ndarray]:
-  """[windows, n_mfcc, num_frames] MFCC windows of a waveform and [windows] their
-  centres' offsets in seconds."""
-  mfcc = audio_lib.mfcc(waveform, config)
-  offsets = preprocess.window_offsets(mfcc.shape[1], config.num_frames)
-  return (preprocess.audio_windows(mfcc, config, offsets),
-          offsets * config.hop_length / config.sample_rate)
+def clip_windows(media: media_lib.Media, features: features_lib.FeatureConfig,
+                 detector: video_lib.FaceDetector,
+                 batch_windows: int = BATCH_WINDOWS) -> ClipWindows:
+  """The windows of `media`; a video is sampled in its audio's windows if there is
+  audio, else in windows of its own length."""
+  layout = window_layout(media, features.audio)
+  audio = images = None
+  if layout.frames:
+    audio = _batched(audio_windows(media, features.audio, layout.frames, layout.offsets),
+                     batch_windows)
+  if media.video is not None:
+    images = _batched(face_windows(media.video, layout.offsets_s, features.video, detector),
+                      batch_windows)
+  return ClipWindows(layout.duration_s, layout.offsets_s, media.notes,
+                     _zip_batches(audio, images))
 
 
-def window_frames(video: media_lib.Video, offsets_s: np.ndarray,
-                  config: video_lib.VideoConfig) -> np.ndarray:
-  """[windows * num_frames, height, width, 3] uint8 RGB: each window's sampled frames."""
-  return video.read(preprocess.frame_times(video.duration_s, config, offsets_s).ravel())
+@dataclasses.dataclass(frozen=True)
+class Layout:
+  """Where a clip's windows sit.
+
+  Attributes:
+    duration_s: the clip's length: its audio's if it has audio, else its video's.
+    offsets_s: [windows] offsets of the windows' centres from the clip's.
+    frames: the audio's MFCC frame count; 0 without audio.
+    offsets: `offsets_s` in MFCC frames; unused without audio.
+  """
+  duration_s: float
+  offsets_s: np.ndarray
+  frames: int
+  offsets: np.ndarray
+
+
+def window_layout(media: media_lib.Media, config: audio_lib.AudioConfig) -> Layout:
+  """The windows of `media`: in its audio's MFCC frames if there is audio, else in its
+  video's length."""
+  samples = (len(media.waveform) if media.waveform is not None
+             else media.stream.samples if media.stream is not None else None)
+  if samples is not None:
+    frames = 1 + samples // config.hop_length  # librosa's MFCC frame count.
+    offsets = preprocess.window_offsets(frames, config.num_frames)
+    return Layout(samples / config.sample_rate, offsets * config.hop_length / config.sample_rate,
+                  frames, offsets)
+  if media.video is not None:
+    return Layout(media.video.duration_s, preprocess.window_offsets(
+        media.video.duration_s, preprocess.window_seconds(config)), 0, preprocess.CENTRED)
+  return Layout(0.0, preprocess.CENTRED, 0, preprocess.CENTRED)  # No input at all.
+
+
+def audio_windows(media: media_lib.Media, config: audio_lib.AudioConfig, frames: int,
+                  offsets: np.ndarray) -> Iterator[np.ndarray]:
+  """[n_mfcc, num_frames] MFCCs per window centred at `offsets` (MFCC frames): of the
+  whole waveform, or streamed (equal within float rounding) from a long track."""
+  if media.waveform is not None:
+    yield from preprocess.audio_windows(audio_lib.mfcc(media.waveform, config), config, offsets)
+    return
+  mel_power = preprocess.mel_power_frames(media.stream.blocks(), config)
+  yield from preprocess.streamed_audio_windows(mel_power, media.stream.loudest, frames, config,
+                                               offsets)
+
+
+def face_windows(video: media_lib.Video, offsets_s: np.ndarray, config: video_lib.VideoConfig,
+                 detector: video_lib.FaceDetector) -> Iterator[tuple[np.ndarray, int]]:
+  """Per window, its [pairs, face_size, 2 * face_size, 3] uint8 face images and in
+  how many of its sampled frames a face was found; only one window's frames
+  are held at a time."""
+  for frames in video.read(preprocess.frame_times(video.duration_s, config, offsets_s)):
+    boxes = detect_faces(frames, detector)
+    yield preprocess.face_pairs(frames, boxes, config)[0], sum(box is not None for box in boxes)
 
 
 def detect_faces(frames: np.ndarray, detector: video_lib.FaceDetector) -> list:
@@ -57,34 +152,47 @@ def detect_faces(frames: np.ndarray, detector: video_lib.FaceDetector) -> list:
   return [detector.detect(frame) for frame in frames]
 
 
-def face_notes(boxes: list) -> tuple[str, ...]:
-  """What to tell a user about the faces found in the sampled frames."""
-  found = sum(box is not None for box in boxes)
+def face_notes(found: int, sampled: int) -> tuple[str, ...]:
+  """What to tell a user about the faces found in `found` of `sampled` frames."""
   if not found:
-    return (f"no face found in the {len(boxes)} sampled frames; the image heads are skipped",)
-  if found < len(boxes):
-    return (f"a face was found in {found} of {len(boxes)} sampled frames; the others use the "
+    return (f"no face found in the {sampled} sampled frames; the image heads are skipped",)
+  if found < sampled:
+    return (f"a face was found in {found} of {sampled} sampled frames; the others use the "
             "frame's centre square, as training did",)
   return ()
 
 
 def clip_inputs(media: media_lib.Media, features: features_lib.FeatureConfig,
                 detector: video_lib.FaceDetector) -> ClipInputs:
-  """The network's inputs from `media`; a video is sampled in its audio's windows if
-  there is audio, else in windows of its own length."""
-  notes = list(media.notes)
+  """All the windows of `clip_windows` at once; images only if a face was found."""
+  clip = clip_windows(media, features, detector)
+  batches = list(clip.batches)
   audio = images = None
-  duration_s, offsets_s = 0.0, preprocess.CENTRED  # Kept only if there is no input at all.
-  if media.waveform is not None:
-    audio, offsets_s = audio_inputs(media.waveform, features.audio)
-    duration_s = len(media.waveform) / features.audio.sample_rate
-  if media.video is not None:
-    if media.waveform is None:
-      duration_s = media.video.duration_s
-      offsets_s = preprocess.window_offsets(duration_s, preprocess.window_seconds(features.audio))
-    frames = window_frames(media.video, offsets_s, features.video)
-    boxes = detect_faces(frames, detector)
-    notes.extend(face_notes(boxes))
-    if any(box is not None for box in boxes):
-      images = preprocess.face_pairs(frames, boxes, features.video)
-  return ClipInputs(audio, images, duration_s, offsets_s, tuple(notes))
+  notes = clip.notes
+  if batches and batches[0].audio is not None:
+    audio = np.concatenate([batch.audio for batch in batches])
+  if batches and batches[0].images is not None:
+    found = sum(batch.faces_found for batch in batches)
+    notes += face_notes(found, sum(batch.frames_sampled for batch in batches))
+    if found:
+      images = np.concatenate([batch.images for batch in batches])
+  return ClipInputs(audio, images, clip.duration_s, clip.offsets_s, notes)
+
+
+def _batched(windows: Iterator, size: int) -> Iterator[list]:
+  while batch := list(itertools.islice(windows, size)):
+    yield batch
+
+
+def _zip_batches(audio: Iterator[list] | None,
+                 images: Iterator[list] | None) -> Iterator[WindowBatch]:
+  """WindowBatch-es of the audio and face windows' batches (either may be None)."""
+  if audio is None and images is None:
+    return
+  for audio_batch, image_batch in itertools.zip_longest(audio or (), images or ()):
+    faces = [] if image_batch is None else image_batch
+    yield WindowBatch(
+        audio=None if audio_batch is None else np.stack(audio_batch),
+        images=None if image_batch is None else np.stack([pairs for pairs, _ in faces]),
+        faces_found=sum(found for _, found in faces),
+        frames_sampled=sum(len(pairs) * 2 for pairs, _ in faces))
