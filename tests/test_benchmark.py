@@ -20,7 +20,8 @@ def test_reference_config_gives_the_peers_default_shapes():
   assert benchmark.is_probe_network(config.model)
   assert benchmark.torch_peer_args(config, 64, 20) == [
       "--batch", "64", "--steps", "20", "--audio-shape", "40,128,1", "--image-shape", "64,128,3",
-      "--widths", "32,64", "--embed", "256", "--classes", "8"]
+      "--widths", "32,64", "--embed", "256", "--classes", "8", "--device", "cpu"]
+  assert benchmark.torch_peer_args(config, 64, 20, "cuda")[-2:] == ["--device", "cuda"]
 
 
 def test_only_the_probe_network_is_compared_with_the_peer():
@@ -71,6 +72,7 @@ def test_benchmark_prints_a_json_line_with_every_measure(tiny_data_root):
   assert all(results[key] > 0 for key in REQUIRED_KEYS - {
       "compile_s", "audio_clips_per_s", "video_clips_per_s"})
   assert results["batch_size"] == 4
+  assert results["conv_impl"] == "cpu"  # "auto" on a CPU backend.
 
 
 @pytest.mark.slow
