@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -33,6 +35,23 @@ def test_example_batch_cycles_through_fewer_examples_than_the_batch():
   batch = benchmark.example_batch(examples, 5)
   np.testing.assert_array_equal(batch["label"], [0, 1, 2, 0, 1])
   assert batch["audio"].shape == (5, 1)
+
+
+def _compiled_text(fn):
+  return jax.jit(fn).lower(jnp.ones(3)).compile().as_text()
+
+
+def test_the_same_program_from_another_line_gives_the_same_hlo_text():
+  first = _compiled_text(lambda x: jnp.sin(x) * 2)
+  second = _compiled_text(lambda x: jnp.sin(x) * 2)  # Another source line.
+  assert "metadata=" in first and first != second
+  assert benchmark.without_locations(first) == benchmark.without_locations(second)
+  assert "metadata=" not in benchmark.without_locations(first)
+
+
+def test_another_program_gives_another_hlo_text():
+  assert (benchmark.without_locations(_compiled_text(lambda x: jnp.sin(x) * 2))
+          != benchmark.without_locations(_compiled_text(lambda x: jnp.cos(x) * 2)))
 
 
 @pytest.fixture

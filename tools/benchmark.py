@@ -18,11 +18,18 @@ Measures, for the config (any value can be overridden, e.g. --config.train.batch
 - ../shared/bench/torch_probe.py (if torch is importable), one run after each
   of emojax's rounds, so that both see the same load.
 Prints a table and, last, one JSON line.
+
+--hlo_out=FILE instead writes the train step as XLA compiled it, without source
+locations, and prints its SHA-256: the same text from two trees is the same
+program, hence the same speed (e.g. after moving code that must not change what
+runs; compare with cmp).
 """
+import hashlib
 import importlib.util
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -60,6 +67,8 @@ _DATA_ROOT = flags.DEFINE_string(
     "(video), whose clips the preprocessing is timed on.")
 _SKIP_DATA = flags.DEFINE_bool("skip_data", False, "Skip timing the preprocessing.")
 _CONV_IMPL = flags.DEFINE_enum("conv_impl", None, conv_backend.CHOICES, conv_backend.FLAG_HELP)
+_HLO_OUT = flags.DEFINE_string("hlo_out", None, "Only write the compiled train step's HLO, "
+                               "without source locations, to this file.")
 _PIPELINE_EPOCHS = flags.DEFINE_integer("pipeline_epochs", 5, "Epochs of the pipeline to time.")
 flags.mark_flags_as_required(["config"])
 
@@ -94,6 +103,26 @@ def train_flops(config: ml_collections.ConfigDict, state: train.State,
     cost = jax.jit(reference.train_step).lower(state, batch).compile().cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost  # A list in older JAX.
   return float(cost["flops"])
+
+
+def without_locations(hlo: str) -> str:
+  """HLO text without what names source files: the file and stack-frame tables
+  and each instruction's metadata and frame id."""
+  tables = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
+  lines = [line for line in hlo.splitlines()
+           if line.strip() not in tables and not re.match(r"^\s*\d+ ", line)]
+  text = re.sub(r", metadata=\{[^}]*\}", "", "\n".join(lines))
+  return re.sub(r", stack_frame_id=\d+", "", text)
+
+
+def train_step_hlo(config: ml_collections.ConfigDict, batch_size: int) -> str:
+  """The config's train step on `batch_size` training examples as XLA compiled
+  it, without_locations."""
+  config.train.batch_size = batch_size
+  run = train.build_run(config)
+  batch = run.shard(example_batch(run.examples["train"], batch_size))
+  compiled = jax.jit(run.train_step).lower(run.init_state(), batch).compile()
+  return without_locations(compiled.as_text())
 
 
 def matmul_peak_flops_per_s(repeats: int = 10) -> float:
@@ -225,6 +254,12 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if _CONV_IMPL.value:
     conv_backend.select(_CONV_IMPL.value)
+  if _HLO_OUT.value:
+    hlo = train_step_hlo(_CONFIG.value, _BATCH_SIZE.value)
+    with open(_HLO_OUT.value, "w") as f:
+      f.write(hlo)
+    print(hashlib.sha256(hlo.encode()).hexdigest())
+    return
   torch_probe = None
   if _TORCH.value and importlib.util.find_spec("torch") is None:
     logging.warning("torch is not importable: not timing the PyTorch peer.")
