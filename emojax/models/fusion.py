@@ -35,7 +35,7 @@ FUSIONS = ("concat", "shared")
 AUDIO_POOLINGS = {"flatten": "flatten", "time_mean": "width_mean"}
 # Keys that older run directories saved in config.model but that do not change
 # the network: the convolution kernels are now chosen at run time (conv_backend).
-RUN_TIME_KEYS = ("conv_impl",)
+LEGACY_RUN_TIME_KEYS = ("conv_impl",)
 
 
 def prepare_audio(mfcc: jnp.ndarray) -> jnp.ndarray:
@@ -149,11 +149,11 @@ def build_model(model_config: ml_collections.ConfigDict) -> FusionNetwork:
     raise ValueError("config.model.fusion='shared' needs config.model.embed_dim > 0: one "
                      "classifier reads every modality's embedding, so they must be one size.")
   known = {field.name for field in dataclasses.fields(FusionNetwork)} - {"parent", "name"}
-  unknown = sorted(set(model_config) - known - set(RUN_TIME_KEYS))
+  unknown = sorted(set(model_config) - known - set(LEGACY_RUN_TIME_KEYS))
   if unknown:
     raise ValueError(f"Unknown config.model keys {unknown}; known: {sorted(known)}.")
   fields = {key: tuple(value) if isinstance(value, (list, tuple)) else value
-            for key, value in model_config.items() if key not in RUN_TIME_KEYS}
+            for key, value in model_config.items() if key not in LEGACY_RUN_TIME_KEYS}
   return FusionNetwork(**fields)
 
 
