@@ -12,7 +12,8 @@
 #    units) on the bundled sample;
 # 5. tests: the fast tests (python -m pytest -x -q), last, with what is left of
 #    the budget, so that a slow suite cannot starve the numbers above.
-# Each part runs under a timeout inside one budget (EMOJAX_CHECK_BUDGET_S,
+# Each part runs under its own timeout (install 200 s, main 100, bench 120,
+# fold 70, tests what is left) inside one budget (EMOJAX_CHECK_BUDGET_S,
 # default 570 s: the whole within 10 minutes), and its log goes to
 # $EMOJAX_CHECK_OUT (default $OUT if set, else /tmp/emojax_device_check). The
 # last line is one summary: each part's pass/fail/skip, then emojax's and the
@@ -66,12 +67,12 @@ else
     if [[ -f $peer ]]; then .venv_cuda/bin/pip install -q torch; fi
   }
   python=.venv_cuda/bin/python
-  run_part install 300 install || { echo "$summary" && exit 1; }
+  run_part install 200 install || { echo "$summary" && exit 1; }
 fi
 "$python" -c 'import jax; print("JAX devices:", jax.devices())' >&2
 
 if wants main; then
-  run_part main 120 "$python" -m emojax.main --config=configs/probe.py \
+  run_part main 100 "$python" -m emojax.main --config=configs/probe.py \
     --workdir="$out/probe_run"
 fi
 
@@ -82,7 +83,7 @@ if wants bench; then
     peer_flags=(--torch_probe="$peer" --torch_device="$("$python" -c \
       'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')")
   fi
-  if run_part bench 150 "$python" -m tools.benchmark --config=configs/probe_reference.py \
+  if run_part bench 120 "$python" -m tools.benchmark --config=configs/probe_reference.py \
       --skip_data --repeats=2 "${peer_flags[@]}"; then
     read -r ms_emojax ms_peer < <("$python" -c 'import json, sys
 r = json.loads([l for l in sys.stdin if l.startswith("{")][-1])
@@ -91,7 +92,7 @@ print(r["ms_per_step"], r.get("torch_ms_per_step", "-"))' <"$out/bench.log")
 fi
 
 if wants fold; then
-  run_part fold 120 "$python" -m emojax.main --config=configs/probe.py:au \
+  run_part fold 70 "$python" -m emojax.main --config=configs/probe.py:au \
     --workdir="$out/fold_run" --config.data.split.protocol=actor_folds \
     --config.data.pairing=clip --config.data.split.folds_file=configs/sample_actor_folds.json
 fi
