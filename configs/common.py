@@ -80,7 +80,6 @@ def get_model_config(visual: str) -> ml_collections.ConfigDict:
   model.shared_hidden = (128,)
   model.probes = False
   model.probe_hidden = (128,)
-  model.conv_impl = "auto"  # "matmul" (loops of matrix products) on CPU; "xla" elsewhere.
   model.dropout = 0.0  # Training-time rate on the embeddings and the heads' hidden layers.
   return model
 

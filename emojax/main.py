@@ -6,6 +6,9 @@ r"""Trains or evaluates one config.
 Any config value can be overridden, e.g. --config.train.num_epochs=2. A workdir's
 own config.json is the truth for resuming or evaluating its run: --config may be
 omitted there, and overrides may change only run-time keys (emojax.run_dir).
+--conv_impl=xla (or EMOJAX_CONV=xla) runs XLA's convolutions instead of the CPU
+kernels: a run-time choice, so a run trained with either evaluates and resumes
+with the other.
 """
 import logging as python_logging
 
@@ -19,6 +22,7 @@ from emojax import checkpoints
 from emojax import locks
 from emojax import run_dir
 from emojax import train
+from emojax.models import conv_backend
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and metrics.")
@@ -29,6 +33,7 @@ _EVAL_STEP = flags.DEFINE_integer(
     "eval_step", None, "--mode=eval: the epoch whose checkpoint to evaluate (default: the one "
     "selected on validation).")
 _EVAL_SPLITS = flags.DEFINE_list("eval_splits", ["val", "test"], "--mode=eval: the splits.")
+_CONV_IMPL = flags.DEFINE_enum("conv_impl", None, conv_backend.CHOICES, conv_backend.FLAG_HELP)
 _DISTRIBUTED = flags.DEFINE_bool(
     "jax_distributed", False, "Multi-host: call jax.distributed.initialize first. The "
     "coordinator, process count and id come from the flags below, else from the cluster "
@@ -65,8 +70,10 @@ def main(argv):
   logging.get_absl_logger().addFilter(_quiet_orbax)
   if _DISTRIBUTED.value:
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  logging.info("JAX process %d of %d; local devices: %s", jax.process_index(),
-               jax.process_count(), jax.local_devices())
+  if _CONV_IMPL.value:
+    conv_backend.select(_CONV_IMPL.value)
+  logging.info("JAX process %d of %d; local devices: %s; convolutions: %s", jax.process_index(),
+               jax.process_count(), jax.local_devices(), conv_backend.resolved())
   overrides = config_flags.get_override_values(flags.FLAGS["config"]) if _CONFIG.value else {}
   try:
     config = run_dir.resolve_config(_WORKDIR.value, _CONFIG.value, overrides)

@@ -20,12 +20,14 @@ from absl import logging
 
 from emojax import inference
 from emojax.data import ravdess
+from emojax.models import conv_backend
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory of python -m emojax.main.")
 _FORMAT = flags.DEFINE_enum("format", "table", ["table", "json"],
                             "table: readable; json: one JSON object per input and line.")
 _STEP = flags.DEFINE_integer("step", None, "The epoch whose checkpoint to use (default: the "
                              "one selected on validation).")
+_CONV_IMPL = flags.DEFINE_enum("conv_impl", None, conv_backend.CHOICES, conv_backend.FLAG_HELP)
 flags.mark_flag_as_required("workdir")
 
 
@@ -87,6 +89,8 @@ def main(argv):
   if not inputs:
     raise app.UsageError("Name at least one audio or video file or folder.")
   logging.set_verbosity(logging.WARNING)  # Orbax and JAX log every restore at INFO.
+  if _CONV_IMPL.value:
+    conv_backend.select(_CONV_IMPL.value)
   try:
     predictor = inference.Predictor.from_workdir(_WORKDIR.value, _STEP.value)
   except inference.WorkdirError as error:

@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -20,7 +22,8 @@ def test_reference_config_gives_the_peers_default_shapes():
   assert benchmark.is_probe_network(config.model)
   assert benchmark.torch_peer_args(config, 64, 20) == [
       "--batch", "64", "--steps", "20", "--audio-shape", "40,128,1", "--image-shape", "64,128,3",
-      "--widths", "32,64", "--embed", "256", "--classes", "8"]
+      "--widths", "32,64", "--embed", "256", "--classes", "8", "--device", "cpu"]
+  assert benchmark.torch_peer_args(config, 64, 20, "cuda")[-2:] == ["--device", "cuda"]
 
 
 def test_only_the_probe_network_is_compared_with_the_peer():
@@ -32,6 +35,23 @@ def test_example_batch_cycles_through_fewer_examples_than_the_batch():
   batch = benchmark.example_batch(examples, 5)
   np.testing.assert_array_equal(batch["label"], [0, 1, 2, 0, 1])
   assert batch["audio"].shape == (5, 1)
+
+
+def _compiled_text(fn):
+  return jax.jit(fn).lower(jnp.ones(3)).compile().as_text()
+
+
+def test_the_same_program_from_another_line_gives_the_same_hlo_text():
+  first = _compiled_text(lambda x: jnp.sin(x) * 2)
+  second = _compiled_text(lambda x: jnp.sin(x) * 2)  # Another source line.
+  assert "metadata=" in first and first != second
+  assert benchmark.without_locations(first) == benchmark.without_locations(second)
+  assert "metadata=" not in benchmark.without_locations(first)
+
+
+def test_another_program_gives_another_hlo_text():
+  assert (benchmark.without_locations(_compiled_text(lambda x: jnp.sin(x) * 2))
+          != benchmark.without_locations(_compiled_text(lambda x: jnp.cos(x) * 2)))
 
 
 @pytest.fixture
@@ -71,6 +91,7 @@ def test_benchmark_prints_a_json_line_with_every_measure(tiny_data_root):
   assert all(results[key] > 0 for key in REQUIRED_KEYS - {
       "compile_s", "audio_clips_per_s", "video_clips_per_s"})
   assert results["batch_size"] == 4
+  assert results["conv_impl"] == "cpu"  # "auto" on a CPU backend.
 
 
 @pytest.mark.slow

@@ -4,17 +4,19 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 import pytest
 
 from configs import probe_reference
-from emojax.models import conv
+from emojax.models import conv_backend
 from emojax.models import encoders
-from emojax.models import fused_conv
 from emojax.models import fusion
-from emojax.models import pooling
-from emojax.models import winograd
+from emojax.models.cpu import conv
+from emojax.models.cpu import fused_conv
+from emojax.models.cpu import pooling
+from emojax.models.cpu import winograd
 
 # Every network config, with each visual modality it takes.
 NETWORKS = ["audio", "image", "au", "concat", "concat:au", "concat_lstm", "concat_lstm:au",
@@ -124,28 +126,52 @@ def test_invalid_model_choice_names_its_key(field, value, message):
     fusion.build_model(config)
 
 
+@pytest.mark.parametrize("saved", ["auto", "matmul", "xla"])
+def test_a_saved_model_config_with_the_old_conv_impl_key_builds_the_same_network(saved):
+  # Run directories saved before the kernels became a run-time choice hold it.
+  config = load_config("probe").model
+  legacy = ml_collections.ConfigDict({**config.to_dict(), "conv_impl": saved})
+  assert fusion.build_model(legacy) == fusion.build_model(config)
+
+
 # (x shape, output channels, pixels per loop step): odd sizes, 1, 3, 8 and 16
 # input channels, widening and narrowing, and the loops over images in 1 to 6 steps.
 CONV_CASES = [((2, 6, 10, 3), 5, 16384), ((3, 5, 7, 1), 4, 35), ((6, 9, 4, 3), 8, 72),
               ((4, 8, 8, 16), 32, 64), ((5, 6, 7, 8), 3, 42)]
 
 
+def _xla_conv3x3(x, kernel):
+  return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
+                                      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
 @pytest.mark.parametrize("matmul_min_channels", [1, 32])
 @pytest.mark.parametrize("shape,features,chunk_pixels", CONV_CASES)
-def test_conv3x3_matmul_equals_xla_convolution(shape, features, chunk_pixels,
-                                               matmul_min_channels, monkeypatch):
+def test_conv3x3_equals_xla_convolution(shape, features, chunk_pixels, matmul_min_channels,
+                                        monkeypatch):
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", matmul_min_channels)
   x = jax.random.normal(jax.random.key(0), shape)
+  kernel = jax.random.normal(jax.random.key(1), (3, 3, shape[-1], features)) / 3
   outputs, grads = [], []
-  for impl in ("xla", "matmul"):
-    layer = encoders.Conv3x3(features, impl)
-    variables = layer.init(jax.random.key(1), x)
-    loss = lambda v, x: jnp.sum(jnp.sin(layer.apply(v, x)))
-    outputs.append(layer.apply(variables, x))
-    grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
+  for conv3x3 in (_xla_conv3x3, conv.conv3x3):
+    loss = lambda x, kernel: jnp.sum(jnp.sin(conv3x3(x, kernel)))
+    outputs.append(conv3x3(x, kernel))
+    grads.append(jax.grad(loss, argnums=(0, 1))(x, kernel))
   chex.assert_trees_all_close(outputs[0], outputs[1], atol=1e-5)
   chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
+
+
+def _outputs_and_grads(encoder, variables, x):
+  """The encoder's output, and the gradients of a loss of it with respect to the
+  variables and x, with XLA's convolutions, then with the CPU kernels."""
+  outputs, grads = [], []
+  for choice in ("xla", "cpu"):
+    with conv_backend.using(choice):
+      loss = lambda v, x: jnp.sum(jnp.sin(encoder.apply(v, x)))
+      outputs.append(encoder.apply(variables, x))
+      grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
+  return outputs, grads
 
 
 # (x shape, output channels, pixels per loop step): even sizes take the fused
@@ -160,16 +186,12 @@ def test_conv3x3_relu_max_pool_equals_xla_conv_relu_and_max_pool(shape, features
   monkeypatch.setattr(conv, "_CHUNK_PIXELS", chunk_pixels)
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   x = jax.random.normal(jax.random.key(0), shape)
-  outputs, grads = [], []
-  for impl in ("xla", "matmul"):
-    layer = encoders.Conv3x3(features, impl, relu_max_pool=True)
-    variables = layer.init(jax.random.key(1), x)
-    # A negative bias, so that many windows are all negative: ties at zero after the ReLU.
-    variables["params"]["bias"] -= 1.0
-    loss = lambda v, x: jnp.sum(jnp.sin(layer.apply(v, x)))
-    outputs.append(layer.apply(variables, x))
-    grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
-  chex.assert_shape(outputs[1], (shape[0], -(-shape[1] // 2), -(-shape[2] // 2), features))
+  encoder = encoders.ConvEncoder((features,))  # One layer: conv, ReLU, max-pool.
+  variables = encoder.init(jax.random.key(1), x)
+  # A negative bias, so that many windows are all negative: ties at zero after the ReLU.
+  variables["params"]["Conv3x3_0"]["bias"] -= 1.0
+  outputs, grads = _outputs_and_grads(encoder, variables, x)
+  chex.assert_shape(outputs[1], (shape[0], -(-shape[1] // 2) * -(-shape[2] // 2) * features))
   assert jnp.mean(outputs[1] == 0) > 0.05
   chex.assert_trees_all_close(outputs[0], outputs[1], atol=1e-5)
   chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
@@ -186,16 +208,11 @@ def test_two_layer_encoder_in_one_loop_equals_xla(shape, widths, chunk_pixels, m
   monkeypatch.setattr(fused_conv, "stem_conv3x3_relu_max_pool",
                       lambda *args: calls.append(args[0].shape) or stem_loop(*args))
   x = jax.random.normal(jax.random.key(0), shape)
-  variables = encoders.ConvEncoder(widths, "xla").init(jax.random.key(1), x)
+  encoder = encoders.ConvEncoder(widths)
+  variables = encoder.init(jax.random.key(1), x)
   # Negative biases: many ReLU outputs at zero, and pool windows tied there.
   variables = jax.tree.map(lambda p: p - 0.5 if p.ndim == 1 else p, variables)
-  outputs, grads = [], []
-  for impl in ("xla", "matmul"):
-    encoder = encoders.ConvEncoder(widths, impl)
-    assert jax.tree.structure(encoder.init(jax.random.key(1), x)) == jax.tree.structure(variables)
-    loss = lambda v, x: jnp.sum(jnp.sin(encoder.apply(v, x)))
-    outputs.append(encoder.apply(variables, x))
-    grads.append(jax.grad(loss, argnums=(0, 1))(variables, x))
+  outputs, grads = _outputs_and_grads(encoder, variables, x)
   assert calls and jnp.mean(outputs[1] == 0) > 0.05
   chex.assert_trees_all_close(outputs[0], outputs[1], atol=1e-5)
   chex.assert_trees_all_close(grads[0], grads[1], atol=1e-4, rtol=1e-5)
@@ -268,11 +285,41 @@ def test_fused_loops_give_the_same_gradients_inside_shard_map(stem, monkeypatch)
   chex.assert_trees_all_close(jax.jit(per_device)(x), grads(x, layers), atol=1e-4)
 
 
-def test_conv3x3_has_the_parameters_of_nn_conv():
-  x = jnp.zeros((1, 4, 4, 3))
-  ours = jax.eval_shape(encoders.Conv3x3(7).init, jax.random.key(0), x)
-  flax_conv = jax.eval_shape(nn.Conv(7, (3, 3)).init, jax.random.key(0), x)
-  chex.assert_trees_all_equal_shapes(ours, flax_conv)
+@pytest.mark.parametrize("widths", [(16, 32), (32, 64), (8, 16, 32)])
+def test_encoder_has_the_same_parameters_with_either_kernels(widths):
+  # Checkpoints are interchangeable: the same names, shapes and initial values.
+  x = jnp.zeros((1, 8, 8, 3))
+  params = []
+  for choice in ("xla", "cpu"):
+    with conv_backend.using(choice):
+      params.append(encoders.ConvEncoder(widths).init(jax.random.key(0), x)["params"])
+  assert sorted(params[0]) == [f"Conv3x3_{i}" for i in range(len(widths))]
+  chex.assert_trees_all_equal(params[0], params[1])
+
+
+def test_xla_kernels_are_plain_flax_convolutions_and_max_pool():
+  with conv_backend.using("xla"):
+    encoder = encoders.ConvEncoder((32, 64))
+    x = jnp.zeros((2, 8, 8, 3))
+    variables = encoder.init(jax.random.key(0), x)
+    jaxpr = str(jax.make_jaxpr(jax.grad(lambda v: encoder.apply(v, x).sum()))(variables))
+  assert jaxpr.count("conv_general_dilated") == 5  # 2 forward, 2 kernel and 1 input gradient.
+  assert "reduce_window_max" in jaxpr
+  assert "custom_vjp" not in jaxpr and "while" not in jaxpr
+
+
+def test_cpu_kernels_at_the_studys_widths_are_the_layers_ops_bitwise():
+  # At (16, 32) nothing fuses: what the study's runs computed, layer by layer.
+  x = jax.random.normal(jax.random.key(0), (2, 40, 128, 1))
+  encoder = encoders.ConvEncoder((16, 32))
+  with conv_backend.using("cpu"):
+    variables = encoder.init(jax.random.key(1), x)
+    output = encoder.apply(variables, x)
+  layers = variables["params"]
+  hidden = jax.nn.relu(conv.conv3x3(x, layers["Conv3x3_0"]["kernel"]) + layers["Conv3x3_0"]["bias"])
+  last = conv.conv3x3(hidden, layers["Conv3x3_1"]["kernel"]) + layers["Conv3x3_1"]["bias"]
+  expected = pooling.max_pool_2x2(jax.nn.relu(last))
+  chex.assert_trees_all_equal(output, expected.reshape(2, -1))
 
 
 @pytest.mark.parametrize("shape", [(2, 8, 6, 3), (1, 5, 7, 2)])
@@ -293,13 +340,14 @@ def test_max_pool_2x2_gradient_equals_flax_max_pool_even_with_ties(shape):
   chex.assert_trees_all_equal(ours, expected)
 
 
-def test_probe_step_loss_trajectory_does_not_depend_on_conv_impl(monkeypatch):
+def test_probe_step_loss_trajectory_does_not_depend_on_the_kernels(monkeypatch):
   # Every layer wide enough for the loops of products, the last by Winograd.
   monkeypatch.setattr(conv, "_MATMUL_MIN_CHANNELS", 1)
   losses = []
-  for impl in ("xla", "matmul"):
+  for choice in ("xla", "cpu"):
+    monkeypatch.setenv(conv_backend.ENV_VAR, choice)
     config = load_config("probe").model
-    config.update(audio_widths=(4, 8), image_widths=(4, 8), embed_dim=16, conv_impl=impl)
+    config.update(audio_widths=(4, 8), image_widths=(4, 8), embed_dim=16)
     model = fusion.build_model(config)
     audio = jnp.linspace(-1, 1, 4 * 40 * 128).reshape(4, 40, 128)
     image = (jnp.arange(4 * 64 * 128 * 3) % 251).astype(jnp.uint8).reshape(4, 64, 128, 3)

@@ -3,7 +3,8 @@ r"""Speed of training one config, and of the PyTorch peer at the same shapes in 
   python -m tools.benchmark --config=configs/probe_reference.py
   python -m tools.benchmark --config=configs/probe.py --batch_size=16 --notorch --skip_data
 
-Measures, for the config (any value can be overridden, e.g. --config.model.conv_impl=xla):
+Measures, for the config (any value can be overridden, e.g. --config.train.batch_size=16;
+--conv_impl=xla for XLA's convolutions instead of the CPU kernels):
 - the train step (emojax.train's jitted data-parallel step, on batches of real
   training examples): examples/s and ms/step after compilation, medians over
   --repeats rounds of --steps steps; compile time (the first step's time less
@@ -17,11 +18,18 @@ Measures, for the config (any value can be overridden, e.g. --config.model.conv_
 - ../shared/bench/torch_probe.py (if torch is importable), one run after each
   of emojax's rounds, so that both see the same load.
 Prints a table and, last, one JSON line.
+
+--hlo_out=FILE instead writes the train step as XLA compiled it, without source
+locations, and prints its SHA-256: the same text from two trees is the same
+program, hence the same speed (e.g. after moving code that must not change what
+runs; compare with cmp).
 """
+import hashlib
 import importlib.util
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -39,6 +47,7 @@ from ml_collections import config_flags
 from configs import common
 from emojax import train
 from emojax.data import pipeline
+from emojax.models import conv_backend
 from tools import data_speed
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
@@ -51,10 +60,15 @@ _TORCH = flags.DEFINE_bool("torch", True, "Also time the PyTorch peer, if torch 
 _TORCH_PROBE = flags.DEFINE_string(
     "torch_probe", os.path.join(os.path.dirname(common.REPO_ROOT), "shared", "bench",
                                 "torch_probe.py"), "The peer's script.")
+_TORCH_DEVICE = flags.DEFINE_enum("torch_device", "cpu", ["cpu", "cuda"],
+                                  "The peer's device (its --device).")
 _DATA_ROOT = flags.DEFINE_string(
     "data_root", common.SAMPLE_DIR, "Folder holding ravdess/ (audio) and ravdess_facecrops/ "
     "(video), whose clips the preprocessing is timed on.")
 _SKIP_DATA = flags.DEFINE_bool("skip_data", False, "Skip timing the preprocessing.")
+_CONV_IMPL = flags.DEFINE_enum("conv_impl", None, conv_backend.CHOICES, conv_backend.FLAG_HELP)
+_HLO_OUT = flags.DEFINE_string("hlo_out", None, "Only write the compiled train step's HLO, "
+                               "without source locations, to this file.")
 _PIPELINE_EPOCHS = flags.DEFINE_integer("pipeline_epochs", 5, "Epochs of the pipeline to time.")
 flags.mark_flags_as_required(["config"])
 
@@ -81,15 +95,34 @@ def train_flops(config: ml_collections.ConfigDict, state: train.State,
                 batch: pipeline.Examples) -> float:
   """FLOPs of one train step, from XLA's cost analysis of the compiled step.
 
-  Analysed with conv_impl="xla" (the same arithmetic): XLA counts a loop's
-  body once, and the "matmul" convolution is loops over images.
+  Analysed with XLA's convolutions (the same arithmetic): XLA counts a loop's
+  body once, and the CPU kernels are loops over images.
   """
-  reference_config = config.copy_and_resolve_references()
-  reference_config.model.conv_impl = "xla"
-  reference = train.build_run(reference_config)
-  cost = jax.jit(reference.train_step).lower(state, batch).compile().cost_analysis()
+  with conv_backend.using("xla"):
+    reference = train.build_run(config)
+    cost = jax.jit(reference.train_step).lower(state, batch).compile().cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost  # A list in older JAX.
   return float(cost["flops"])
+
+
+def without_locations(hlo: str) -> str:
+  """HLO text without what names source files: the file and stack-frame tables
+  and each instruction's metadata and frame id."""
+  tables = ("FileNames", "FunctionNames", "FileLocations", "StackFrames")
+  lines = [line for line in hlo.splitlines()
+           if line.strip() not in tables and not re.match(r"^\s*\d+ ", line)]
+  text = re.sub(r", metadata=\{[^}]*\}", "", "\n".join(lines))
+  return re.sub(r", stack_frame_id=\d+", "", text)
+
+
+def train_step_hlo(config: ml_collections.ConfigDict, batch_size: int) -> str:
+  """The config's train step on `batch_size` training examples as XLA compiled
+  it, without_locations."""
+  config.train.batch_size = batch_size
+  run = train.build_run(config)
+  batch = run.shard(example_batch(run.examples["train"], batch_size))
+  compiled = jax.jit(run.train_step).lower(run.init_state(), batch).compile()
+  return without_locations(compiled.as_text())
 
 
 def matmul_peak_flops_per_s(repeats: int = 10) -> float:
@@ -113,15 +146,17 @@ def is_probe_network(model_config: ml_collections.ConfigDict) -> bool:
           and tuple(model_config.audio_widths) == tuple(model_config.image_widths))
 
 
-def torch_peer_args(config: ml_collections.ConfigDict, batch_size: int, steps: int) -> list[str]:
-  """torch_probe.py's flags for the config's shapes (see is_probe_network)."""
+def torch_peer_args(config: ml_collections.ConfigDict, batch_size: int, steps: int,
+                    device: str = "cpu") -> list[str]:
+  """torch_probe.py's flags for the config's shapes (see is_probe_network), on `device`."""
   data, model = config.data, config.model
   face = data.video.face_size
   return ["--batch", str(batch_size), "--steps", str(steps),
           "--audio-shape", f"{data.audio.n_mfcc},{data.audio.num_frames},1",
           "--image-shape", f"{face},{2 * face},3",
           "--widths", ",".join(str(w) for w in model.audio_widths),
-          "--embed", str(model.embed_dim), "--classes", str(model.num_classes)]
+          "--embed", str(model.embed_dim), "--classes", str(model.num_classes),
+          "--device", device]
 
 
 def run_torch_peer(script: str, args: list[str]) -> dict:
@@ -160,11 +195,11 @@ def preprocessing_speed(data_root: str) -> dict:
 
 def benchmark(config: ml_collections.ConfigDict, batch_size: int, steps: int, repeats: int,
               torch_probe: str | None, data_root: str | None,
-              pipeline_epochs: int) -> dict:
+              pipeline_epochs: int, torch_device: str = "cpu") -> dict:
   """Every measure above as {name: value}; torch_probe / data_root None to skip those."""
   results = {"cpu": cpu_model(), "cores": os.cpu_count(), "jax": jax.__version__,
              "load_average_start": round(os.getloadavg()[0], 2), "batch_size": batch_size,
-             "steps": steps, "repeats": repeats, "conv_impl": config.model.conv_impl}
+             "steps": steps, "repeats": repeats, "conv_impl": conv_backend.resolved()}
   config.train.batch_size = batch_size
   run = train.build_run(config)
   state = run.init_state()
@@ -182,7 +217,8 @@ def benchmark(config: ml_collections.ConfigDict, batch_size: int, steps: int, re
     # host's speed drifts by 10-30% between minutes.
     peaks.append(matmul_peak_flops_per_s())
     if torch_probe:
-      peer_runs.append(run_torch_peer(torch_probe, torch_peer_args(config, batch_size, steps)))
+      peer_runs.append(run_torch_peer(torch_probe,
+                                      torch_peer_args(config, batch_size, steps, torch_device)))
   step_s = float(np.median(step_seconds))
   results["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
   results.update(examples_per_s=round(batch_size / step_s, 2), ms_per_step=round(1e3 * step_s, 1),
@@ -216,6 +252,14 @@ def benchmark(config: ml_collections.ConfigDict, batch_size: int, steps: int, re
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if _CONV_IMPL.value:
+    conv_backend.select(_CONV_IMPL.value)
+  if _HLO_OUT.value:
+    hlo = train_step_hlo(_CONFIG.value, _BATCH_SIZE.value)
+    with open(_HLO_OUT.value, "w") as f:
+      f.write(hlo)
+    print(hashlib.sha256(hlo.encode()).hexdigest())
+    return
   torch_probe = None
   if _TORCH.value and importlib.util.find_spec("torch") is None:
     logging.warning("torch is not importable: not timing the PyTorch peer.")
@@ -228,7 +272,7 @@ def main(argv):
                               "path, or --notorch.")
   results = benchmark(_CONFIG.value, _BATCH_SIZE.value, _STEPS.value, _REPEATS.value,
                       torch_probe, None if _SKIP_DATA.value else _DATA_ROOT.value,
-                      _PIPELINE_EPOCHS.value)
+                      _PIPELINE_EPOCHS.value, _TORCH_DEVICE.value)
   print(f"{'measure':28s} value")
   for key, value in results.items():
     print(f"{key:28s} {value}")

@@ -33,6 +33,9 @@ VISUAL = ("image", "au")
 FUSIONS = ("concat", "shared")
 # config.model.audio_pooling -> ConvEncoder pooling: an MFCC image's width is time.
 AUDIO_POOLINGS = {"flatten": "flatten", "time_mean": "width_mean"}
+# Keys that older run directories saved in config.model but that do not change
+# the network: the convolution kernels are now chosen at run time (conv_backend).
+LEGACY_RUN_TIME_KEYS = ("conv_impl",)
 
 
 def prepare_audio(mfcc: jnp.ndarray) -> jnp.ndarray:
@@ -62,7 +65,6 @@ class FusionNetwork(nn.Module):
   shared_hidden: Sequence[int] = (128,)
   probe_hidden: Sequence[int] = ()
   probes: bool = False
-  conv_impl: str = "auto"
   dropout: float = 0.0  # Rate on the embeddings and the heads' hidden layers, in training.
 
   @property
@@ -80,13 +82,12 @@ class FusionNetwork(nn.Module):
 
   def _encode(self, modality: str, x: jnp.ndarray) -> jnp.ndarray:
     if modality == "audio" and self.audio_encoder == "cnn":
-      return encoders.ConvEncoder(self.audio_widths, self.conv_impl,
-                                  AUDIO_POOLINGS[self.audio_pooling], name="audio_encoder")(
-                                      prepare_audio(x))
+      return encoders.ConvEncoder(self.audio_widths, AUDIO_POOLINGS[self.audio_pooling],
+                                  name="audio_encoder")(prepare_audio(x))
     if modality == "audio" and self.audio_encoder == "lstm":
       return encoders.LSTMEncoder(self.lstm_size, name="audio_encoder")(x.astype(jnp.float32))
     if modality == "image":
-      return encoders.ConvEncoder(self.image_widths, self.conv_impl, name="image_encoder")(
+      return encoders.ConvEncoder(self.image_widths, name="image_encoder")(
           prepare_image(x))
     if modality == "au":
       return encoders.MLPEncoder(self.au_widths, name="au_encoder")(x)
@@ -148,11 +149,11 @@ def build_model(model_config: ml_collections.ConfigDict) -> FusionNetwork:
     raise ValueError("config.model.fusion='shared' needs config.model.embed_dim > 0: one "
                      "classifier reads every modality's embedding, so they must be one size.")
   known = {field.name for field in dataclasses.fields(FusionNetwork)} - {"parent", "name"}
-  unknown = sorted(set(model_config) - known)
+  unknown = sorted(set(model_config) - known - set(LEGACY_RUN_TIME_KEYS))
   if unknown:
     raise ValueError(f"Unknown config.model keys {unknown}; known: {sorted(known)}.")
   fields = {key: tuple(value) if isinstance(value, (list, tuple)) else value
-            for key, value in model_config.items()}
+            for key, value in model_config.items() if key not in LEGACY_RUN_TIME_KEYS}
   return FusionNetwork(**fields)
 
 

@@ -19,9 +19,9 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from emojax.models import conv
-from emojax.models import pooling
-from emojax.models import winograd
+from emojax.models.cpu import conv
+from emojax.models.cpu import pooling
+from emojax.models.cpu import winograd
 
 def fuses_relu_max_pool(x_shape: tuple[int, ...], channels_out: int) -> bool:
   """Whether conv3x3_relu_max_pool takes this layer: wide enough for matrix
