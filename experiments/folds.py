@@ -130,7 +130,7 @@ def summarise(records: Sequence[dict], folds: Sequence[int]) -> dict:
   """Mean and std over the records of every test metric, with the records themselves."""
   done = {record["fold"] for record in records}
   summary = {"folds": list(records), "num_folds": len(records),
-             "failed_folds": [fold for fold in folds if fold not in done]}
+             "missing_folds": [fold for fold in folds if fold not in done]}
   if records:
     for key in sorted(k for k in records[0] if "test_" in k or "val_" in k):
       values = [record[key] for record in records]

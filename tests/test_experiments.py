@@ -91,6 +91,12 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
   again = _quick("exp4_actor_folds", tmp_path, sample_tfds_dir)
   assert "Training" not in again.stderr
   assert _read_json(tmp_path / "quick" / "actor_folds.json")["rows"] == rows
+  # Without a record, --records_only leaves the row's fold out instead of training it.
+  os.remove(tmp_path / "quick" / "records" / "actor_folds" / "au" / "fold0.json")
+  partial = _quick("exp4_actor_folds", tmp_path, sample_tfds_dir, "--records_only")
+  assert "Training" not in partial.stderr and "1 runs not trained yet: au/fold0" in partial.stderr
+  au = _read_json(tmp_path / "quick" / "actor_folds.json")["rows"]["au"]
+  assert (au["num_folds"], au["missing_folds"]) == (0, [0])
 
   _quick("exp5_actor_folds_low_data", tmp_path, sample_tfds_dir)
   low_data = _read_json(tmp_path / "quick" / "actor_folds_low_data.json")["rows"]

@@ -4,7 +4,7 @@ r"""Measures the latency of predicting one clip with a trained run, stage by sta
   python -m tools.benchmark_predict --workdir=/tmp/emojax_probe
 
 Loads the run, predicts the clip once to compile and warm up (librosa and the
-jitted network), then --repeats times, and reports the median seconds of the
+jitted network), then --predictions times, and reports the median seconds of the
 whole `Predictor.predict` call and of each stage, timed here by running
 emojax.inference's pieces one by one as `Predictor` runs them: decode (the
 audio track, the video's length and the sampled frames), face detection,
@@ -31,7 +31,7 @@ _DEFAULT_CLIP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__f
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory of python -m emojax.main.")
 _CLIP = flags.DEFINE_string("clip", _DEFAULT_CLIP, "The clip to predict (default: a raw "
                             "1280x720 RAVDESS video with audio).")
-_REPEATS = flags.DEFINE_integer("repeats", 10, "Timed predictions after the warm-up.")
+_PREDICTIONS = flags.DEFINE_integer("predictions", 10, "Timed predictions after the warm-up.")
 flags.mark_flag_as_required("workdir")
 STAGES = ("decode", "face detection", "features", "model")
 
@@ -81,7 +81,7 @@ def main(argv):
   first_s = time.perf_counter() - start
 
   stages, totals = [], []
-  for _ in range(_REPEATS.value):
+  for _ in range(_PREDICTIONS.value):
     start = time.perf_counter()
     prediction = predictor.predict(_CLIP.value)
     totals.append(time.perf_counter() - start)
@@ -98,7 +98,7 @@ def main(argv):
   results["total_s"] = round(float(np.median(totals)), 4)
   results["target_met"] = results["total_s"] < 1.0
 
-  print(f"{f'measure (median of {_REPEATS.value})':32s} value")
+  print(f"{f'measure (median of {_PREDICTIONS.value})':32s} value")
   for key, value in results.items():
     print(f"{key:32s} {value}")
   print(json.dumps(results))
