@@ -26,6 +26,10 @@ def get_data_config() -> ml_collections.ConfigDict:
   # Modalities ("audio", "au") standardised by each actor's own mean and std, test
   # actors' too (unlabelled): speaker normalisation, transductive. () is the study's.
   data.standardise_per_actor = ()
+  # Acoustic functionals per clip (emojax/data/acoustic.py): "egemaps" (88, openSMILE),
+  # "compare" (6,373, openSMILE), "mfcc" (time mean and std of each MFCC); "" for none
+  # (the study's). Standardised by the training split's statistics.
+  data.acoustic = ""
 
   data.audio = ml_collections.ConfigDict()
   data.audio.sample_rate = 22050
@@ -75,6 +79,8 @@ def get_model_config(visual: str) -> ml_collections.ConfigDict:
   model.image_widths = (16, 32)
   model.lstm_size = 128
   model.au_widths = (64, 64)
+  model.acoustic_encoder = ""  # "mlp" reads config.data.acoustic's functionals; "": none.
+  model.acoustic_widths = (64, 64)  # () passes the standardised features on as they are.
   model.embed_dim = 0  # Size of the dimension-equalised embeddings; 0: no equalisers.
   model.joint_hidden = (256, 128)
   model.shared_hidden = (128,)

@@ -27,6 +27,7 @@ from emojax import losses
 from emojax import metrics as metrics_lib
 from emojax import run_dir
 from emojax import teachers as teacher_lib
+from emojax.data import acoustic
 from emojax.data import pipeline
 from emojax.data import ravdess_tfds
 from emojax.models import fusion
@@ -178,6 +179,8 @@ class Run:
   init_state: Callable[[], State]
   train_step: Callable
   eval_step: Callable
+  # The training split's statistics of the acoustic functionals ({} without them).
+  acoustic_statistics: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
   @property
   def steps_per_epoch(self) -> int:
@@ -234,6 +237,7 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
     logging.warning("Skipped %s: %s", skipped["file"], skipped["reason"])
   clips = ravdess_tfds.load_clips(builder, config.data.video.num_frames // 2)
   examples = pipeline.split_examples(clips, config.data, model.modalities)
+  examples, acoustic_statistics = pipeline.standardise_acoustic(examples)
   for name, split in examples.items():
     actors = {key.removesuffix("_clip"): sorted(set(clips["actor"][split[key]].tolist()))
               for key in split if key.endswith("_clip")}
@@ -273,7 +277,8 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
                                       out_specs=replicated, check_vma=False))
   return Run(config, mesh, model, optimizer, examples, init,
              lambda state, batch: train(state, batch, teacher_params),
-             lambda params, batch: evaluate_fn(params, batch, teacher_params))
+             lambda params, batch: evaluate_fn(params, batch, teacher_params),
+             acoustic_statistics)
 
 
 def evaluate_split(run: Run, params, split: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -364,6 +369,8 @@ def _train_locked(config: ml_collections.ConfigDict, workdir: str,
   run = build_run(config)
   if writes:
     run_dir.write_config(workdir, config)
+    if run.acoustic_statistics:  # Predictor standardises a new clip's functionals by them.
+      acoustic.save_statistics(workdir, run.acoustic_statistics)
   state = run.init_state()
   logging.info("Parameters:\n%s", fusion.summary(state["params"]))
   start_epoch, state, checkpoint_manager = checkpoints.restore_latest_intact(

@@ -270,15 +270,29 @@ def mfcc(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
   return features.astype(np.float32)
 
 
-def audio_features(path: str, config: AudioConfig) -> np.ndarray:
-  """The clip's MFCC matrix: load, MFCC, then the training window (`preprocess.CENTRED`).
+def clip_waveform(path: str, config: AudioConfig) -> np.ndarray:
+  """A training clip's waveform: `load_audio` at `config.sample_rate`, refused if silent.
 
-  Returns:
-    [n_mfcc, num_frames] float32.
   Raises:
     AudioError: naming `path`, if the file cannot be read or its audio (a
       video's track too) is all zeros.
   """
   waveform = load_audio(path, config.sample_rate)
   require_sound(path, waveform)  # A video's silent track is no training clip.
+  return waveform
+
+
+def training_window(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
+  """[n_mfcc, num_frames] float32: the MFCCs of the training window (`preprocess.CENTRED`)."""
   return preprocess.audio_windows(mfcc(waveform, config), config)[0]
+
+
+def audio_features(path: str, config: AudioConfig) -> np.ndarray:
+  """The clip's MFCC matrix: load, MFCC, then the training window.
+
+  Returns:
+    [n_mfcc, num_frames] float32.
+  Raises:
+    AudioError: as `clip_waveform`.
+  """
+  return training_window(clip_waveform(path, config), config)

@@ -1,4 +1,5 @@
-"""One RAVDESS clip -> its feature example (MFCCs, face images, metadata).
+"""One RAVDESS clip -> its feature example (MFCCs, acoustic functionals if asked,
+face images, metadata).
 
 Runs in worker processes, so it imports neither TensorFlow nor JAX.
 """
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import threadpoolctl
 
+from emojax.data import acoustic as acoustic_lib
 from emojax.data import audio as audio_lib
 from emojax.data import ravdess
 from emojax.data import video as video_lib
@@ -19,6 +21,7 @@ from emojax.data import video as video_lib
 class FeatureConfig:
   audio: audio_lib.AudioConfig
   video: video_lib.VideoConfig
+  acoustic: str = ""  # A feature set of emojax.data.acoustic, or "" for none.
 
   @property
   def image_shape(self) -> tuple[int, int, int]:
@@ -54,15 +57,25 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
   """Features and metadata of one clip, shaped for the TFDS builder.
 
   A missing modality gives zeros (audio) or no images (video) and a False flag.
-  `BLANK_FRAMES_REPLACED` is for the build's report, not the records: the
-  builder takes it out.
-  Raises audio_lib.AudioError or video_lib.VideoError for unreadable media.
+  With `config.acoustic`, "acoustic" holds the whole clip's functionals (zeros
+  without audio). `BLANK_FRAMES_REPLACED` is for the build's report, not the
+  records: the builder takes it out.
+  Raises audio_lib.AudioError (also for non-finite functionals) or
+  video_lib.VideoError for unreadable media.
   """
   name = clip.name
+  acoustic = {}
   if clip.audio_path is not None:
-    mfcc = audio_lib.audio_features(clip.audio_path, config.audio)
+    waveform = audio_lib.clip_waveform(clip.audio_path, config.audio)
+    mfcc = audio_lib.training_window(waveform, config.audio)
+    if config.acoustic:
+      acoustic["acoustic"] = acoustic_lib.functionals(waveform, config.audio, config.acoustic,
+                                                      clip.audio_path)
   else:
     mfcc = np.zeros((config.audio.n_mfcc, config.audio.num_frames), np.float32)
+    if config.acoustic:
+      acoustic["acoustic"] = np.zeros(
+          acoustic_lib.num_features(config.acoustic, config.audio), np.float32)
   if clip.video_path is not None:
     images, faces_found, frames_replaced = video_lib.face_images(
         clip.video_path, config.video, _face_detector())
@@ -80,6 +93,7 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
       "has_audio": clip.audio_path is not None,
       "has_video": clip.video_path is not None,
       "mfcc": mfcc.astype(np.float32),
+      **acoustic,  # Only when asked: records of the other settings keep their features.
       "images": images,
       "faces_found": faces_found,
       BLANK_FRAMES_REPLACED: frames_replaced,

@@ -1,9 +1,10 @@
 """Clips -> split and paired examples -> tf.data batches for the train and eval steps.
 
-An example is a dict of arrays: `audio` [n_mfcc, frames] float32, `image`
-[H, 2W, 3] uint8 (two face frames side by side) or `au` [35] float32 (facial
-action units), `label` int32, and where they came from, `audio_clip` and
-`image_clip` / `au_clip` (int32 index into the clips). RAVDESS
+An example is a dict of arrays: `audio` [n_mfcc, frames] float32 and/or
+`acoustic` [F] float32 (functionals of the same recording), `image` [H, 2W, 3]
+uint8 (two face frames side by side) or `au` [35] float32 (facial action units),
+`label` int32, and where they came from, `audio_clip` and `image_clip` /
+`au_clip` (int32 index into the clips). RAVDESS
 features fit in memory, so splitting and pairing work on indices in numpy and
 tf.data shuffles, batches and prefetches.
 """
@@ -13,11 +14,15 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from emojax.data import acoustic as acoustic_lib
 from emojax.data import pairing
 from emojax.data import splits as splits_lib
 
 VOCAL_CHANNELS = {"speech": 1, "song": 2}
 VISUAL = ("image", "au")  # The visual modalities: face images or action units.
+# The modalities read from a clip's audio: MFCCs and acoustic functionals, always of
+# one recording (`audio_clip`).
+AUDIO = ("audio", "acoustic")
 _HAS = {"image": "has_video", "au": "has_au"}
 # The modalities config.data.standardise_per_actor takes, and their arrays in the clips.
 STANDARDISABLE = {"audio": ("mfcc", "has_audio"), "au": ("au", "has_au")}
@@ -85,7 +90,7 @@ def check_pairing(data_config: ml_collections.ConfigDict, modalities: Sequence[s
   if data_config.pairing not in ("class", "clip"):
     raise ValueError(f"Unknown config.data.pairing {data_config.pairing!r}; "
                      "expected 'class' or 'clip'.")
-  fused = "audio" in modalities and set(modalities) & set(VISUAL)
+  fused = set(modalities) & set(AUDIO) and set(modalities) & set(VISUAL)
   if fused and data_config.split.protocol == "actor_folds" and data_config.pairing == "class":
     raise ValueError(
         "config.data.pairing='class' gives every example a partner of its own emotion, "
@@ -110,20 +115,26 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   Args:
     clips: arrays from `ravdess_tfds.load_clips`.
     data_config: `config.data` (vocal_channels, standardise_per_actor, split, pairing).
-    modalities: the inputs the network reads: "audio" and/or one of VISUAL.
+    modalities: the inputs the network reads: some of AUDIO and/or one of VISUAL.
   Returns:
-    {"train"|"val"|"test": Examples}.
+    {"train"|"val"|"test": Examples}; acoustic functionals as in the clips
+    (`standardise_acoustic` standardises them).
   """
   visual = [m for m in modalities if m in VISUAL]
-  if len(visual) > 1 or set(modalities) - {"audio", *VISUAL}:
-    raise ValueError(f"Unsupported modalities {tuple(modalities)}: expected 'audio' and/or "
-                     f"one of {VISUAL}.")
+  if len(visual) > 1 or set(modalities) - {*AUDIO, *VISUAL}:
+    raise ValueError(f"Unsupported modalities {tuple(modalities)}: expected some of {AUDIO} "
+                     f"and/or one of {VISUAL}.")
+  if "acoustic" in modalities and "acoustic" not in clips:
+    raise ValueError("The network reads acoustic functionals (config.model.acoustic_encoder), "
+                     "but the features hold none: set config.data.acoustic to one of "
+                     f"{acoustic_lib.FEATURE_SETS}.")
   visual = visual[0] if visual else None
+  audio_side = [m for m in modalities if m in AUDIO]
   check_pairing(data_config, modalities)
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
   clips = _standardised(clips, data_config.standardise_per_actor, modalities, wanted)
   labels, actors = clips["label"].astype(np.int32), clips["actor"]
-  by_clip = "audio" in modalities and visual and data_config.pairing == "clip"
+  by_clip = audio_side and visual and data_config.pairing == "clip"
 
   if visual:
     has_visual = wanted & clips[_HAS[visual]]
@@ -133,7 +144,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
     visual_clip = np.repeat(np.flatnonzero(has_visual), per_clip)
     visual_slot = np.tile(np.arange(per_clip), int(has_visual.sum()))
     visual_parts = _split(labels[visual_clip], actors[visual_clip], data_config.split, salt=0)
-  if "audio" in modalities:
+  if audio_side:
     audio_clips = np.flatnonzero(wanted & clips["has_audio"])
     audio_parts = _split(labels[audio_clips], actors[audio_clips], data_config.split, salt=1)
 
@@ -142,7 +153,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
     split = {}
     if visual:
       visual_examples = visual_parts[i]  # Indices into visual_clip and visual_slot.
-    if "audio" in modalities:
+    if audio_side:
       if not visual:
         audio_clip = audio_clips[audio_parts[i]]
       elif by_clip:
@@ -151,7 +162,8 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
         visual_examples, audio_clip = _pair_by_class(
             visual_examples, visual_clip, audio_clips[audio_parts[i]], labels,
             data_config.split.seed + i)
-      split["audio"] = clips["mfcc"][audio_clip]
+      for modality in audio_side:
+        split[modality] = clips["mfcc" if modality == "audio" else "acoustic"][audio_clip]
       split["audio_clip"] = audio_clip.astype(np.int32)
       split["label"] = labels[audio_clip]
     if visual:
@@ -162,6 +174,24 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
       split["label"] = labels[clip]
     examples[name] = split
   return examples
+
+
+def standardise_acoustic(examples: dict[str, Examples]
+                         ) -> tuple[dict[str, Examples], dict[str, np.ndarray]]:
+  """Every split's acoustic functionals standardised by the training split's clips
+  (each counted once however often pairing repeats it): inductive, no validation or
+  test statistics. Functionals span orders of magnitude (ComParE's up to 1e12).
+
+  Returns:
+    (the examples, {"mean", "std": [F] float32}); unchanged and {} without acoustic.
+  """
+  train = examples["train"]
+  if "acoustic" not in train:
+    return examples, {}
+  _, first = np.unique(train["audio_clip"], return_index=True)
+  statistics = acoustic_lib.training_statistics(train["acoustic"][first])
+  return ({name: {**split, "acoustic": acoustic_lib.standardise(split["acoustic"], statistics)}
+           for name, split in examples.items()}, statistics)
 
 
 def _pair_by_class(visual_examples: np.ndarray, visual_clip: np.ndarray, audio_pool: np.ndarray,

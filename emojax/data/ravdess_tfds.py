@@ -21,6 +21,7 @@ import tensorflow_datasets as tfds
 import threadpoolctl
 
 from emojax import locks
+from emojax.data import acoustic as acoustic_lib
 from emojax.data import action_units
 from emojax.data import audio as audio_lib
 from emojax.data import features as features_lib
@@ -45,7 +46,8 @@ class RavdessConfig(tfds.core.BuilderConfig):
 
 
 class RavdessFeatures(tfds.core.GeneratorBasedBuilder):
-  """Per-clip MFCCs, face images, action units and metadata of a local RAVDESS tree.
+  """Per-clip MFCCs, acoustic functionals (when asked), face images, action units and
+metadata of a local RAVDESS tree.
 
 Action units attach to the clips found in the roots; CSV rows of other clips are
 not used.
@@ -68,6 +70,11 @@ not used.
   def _info(self) -> tfds.core.DatasetInfo:
     feature_config = self.builder_config.features
     audio_shape = (feature_config.audio.n_mfcc, feature_config.audio.num_frames)
+    acoustic = {}
+    if feature_config.acoustic:  # Only when asked, as clip_example gives them.
+      acoustic["acoustic"] = tfds.features.Tensor(
+          shape=(acoustic_lib.num_features(feature_config.acoustic, feature_config.audio),),
+          dtype=np.float32)
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict({
             "clip_id": tfds.features.Text(),
@@ -85,6 +92,7 @@ not used.
             "faces_found": np.int32,
             "has_au": np.bool_,
             "au": tfds.features.Tensor(shape=(action_units.NUM_ACTION_UNITS,), dtype=np.float32),
+            **acoustic,
         }),
         supervised_keys=None,
     )
@@ -145,9 +153,12 @@ def _no_clips_message(roots: tuple[str, ...]) -> str:
 
 
 def feature_config(data_config: ml_collections.ConfigDict) -> features_lib.FeatureConfig:
+  """The builder's settings of `config.data`; fails naming config.data.acoustic if unknown."""
+  acoustic_lib.check_feature_set(data_config.acoustic)
   return features_lib.FeatureConfig(
       audio=audio_lib.AudioConfig(**data_config.audio.to_dict()),
       video=video_lib.VideoConfig(**data_config.video.to_dict()),
+      acoustic=data_config.acoustic,
   )
 
 
@@ -184,10 +195,16 @@ def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
     raise FileNotFoundError(f"Action-unit CSV {units!r} (config.data.action_units) does not exist.")
   setting = {"roots": roots, "action_units": units, "files": _tree_digest(roots, units),
              **dataclasses.asdict(features)}
+  if not features.acoustic:
+    # Unasked, the setting (so the records' name) is that of before the key existed:
+    # existing caches stay valid.
+    del setting["acoustic"]
   digest = hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:12]
   audio, video = features.audio, features.video
+  acoustic = f"_{features.acoustic}" if features.acoustic else ""
   return RavdessConfig(
-      name=f"mfcc{audio.n_mfcc}x{audio.num_frames}_face{video.face_size}x{video.num_frames}_{digest}",
+      name=(f"mfcc{audio.n_mfcc}x{audio.num_frames}{acoustic}_face{video.face_size}x"
+            f"{video.num_frames}_{digest}"),
       description=json.dumps(setting, sort_keys=True),
       roots=roots,
       action_units=units,
@@ -257,7 +274,7 @@ def load_clips(builder: RavdessFeatures, images_per_clip: int) -> dict[str, np.n
 
   Returns: clip_id [N] str, label/actor/vocal_channel/... [N] int32,
   has_audio/has_video/has_au [N] bool, mfcc [N, n_mfcc, frames] float32,
-  au [N, 35] float32,
+  au [N, 35] float32, acoustic [N, F] float32 (if config.data.acoustic asked for it),
   images [N, images_per_clip, H, 2W, 3] uint8 (zeros where has_video is False).
   """
   rows = list(tfds.as_numpy(builder.as_dataset(split=SPLIT, shuffle_files=False)))

@@ -29,6 +29,11 @@ _AU_NOTE = ("the network's visual input is facial action units, which cannot be 
             "from video here (they come from OpenFace); the au heads are skipped")
 
 
+def _reads_audio(modalities: tuple[str, ...]) -> bool:
+  """Whether the network reads the waveform: its MFCCs or its acoustic functionals."""
+  return bool({"audio", "acoustic"} & set(modalities))
+
+
 class InputError(Exception):
   """One input cannot be predicted; the message names the file."""
 
@@ -99,13 +104,13 @@ def from_file(path: str, audio_config: audio_lib.AudioConfig,
   try:
     tracks = _track_types(path) if extension in VIDEO_EXTENSIONS else {"audio"}
     waveform = stream = None
-    if "audio" in modalities and "audio" in tracks:
+    if _reads_audio(modalities) and "audio" in tracks:
       seconds = audio_lib.track_seconds(path)
       if seconds is not None and seconds <= _WHOLE_TRACK_S:
         waveform = audio_lib.load_audio(path, audio_config.sample_rate)
       else:
         stream = _scan(path, audio_config, holds_video="video" in tracks)
-    elif "audio" in modalities:
+    elif _reads_audio(modalities):
       notes.append("the file has no audio track; the audio heads are skipped")
     video = None
     if "image" in modalities and "video" in tracks:
@@ -184,7 +189,7 @@ def from_arrays(audio: np.ndarray | None, frames: np.ndarray | None, sample_rate
                      f"frame; got shape {np.shape(frames)}.")
   notes = []
   waveform = None
-  if audio is not None and "audio" in modalities:
+  if audio is not None and _reads_audio(modalities):
     waveform = preprocess.to_mono_at_rate(np.asarray(audio, np.float32).T, sample_rate,
                                           target_rate)
   video = None

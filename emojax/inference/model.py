@@ -10,6 +10,7 @@ import optax
 
 from emojax import checkpoints
 from emojax import run_dir
+from emojax.data import acoustic as acoustic_lib
 from emojax.data import action_units
 from emojax.data import audio as audio_lib
 from emojax.data import features as features_lib
@@ -23,29 +24,42 @@ WorkdirError = run_dir.RunDirError
 class Network:
   """A restored network's heads, applied to batches of windows."""
 
-  def __init__(self, model: fusion.FusionNetwork, params):
+  def __init__(self, model: fusion.FusionNetwork, params,
+               acoustic_statistics: dict[str, np.ndarray] | None = None):
     self.model = model
     self._params = params
+    self._acoustic_statistics = acoustic_statistics
     self._apply = jax.jit(functools.partial(_head_probabilities, model=model))
 
-  def window_probabilities(self, audio: np.ndarray | None,
-                           images: np.ndarray | None) -> dict[str, np.ndarray]:
+  def window_probabilities(self, audio: np.ndarray | None, images: np.ndarray | None,
+                           acoustic: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """{head: [windows, classes]}: each window's probabilities, averaged over its image pairs,
     for every head the given inputs allow.
 
     Args:
       audio: [windows, n_mfcc, num_frames] float32 or None.
       images: [windows, pairs, face_size, 2 * face_size, 3] uint8 or None.
+      acoustic: [windows, F] float32 functionals, not standardised (standardised here
+        by the run's training statistics), or None.
     """
+    if acoustic is not None and "acoustic" in self.model.modalities:
+      acoustic = acoustic_lib.standardise(acoustic, self._acoustic_statistics)
+    else:
+      acoustic = None
+    given = {"audio": audio, "image": images, "acoustic": acoustic}
+    if all(given.get(modality) is None for modality in self.model.modalities):
+      return {}  # No head can run, e.g. an acoustic network on a streamed track.
     if images is not None:
       count, pairs = images.shape[:2]
       images = images.reshape(count * pairs, *images.shape[2:])
       # The study pairs each face image with one audio clip: each image pair
       # of a window reads that window's audio.
       audio = None if audio is None else np.repeat(audio, pairs, axis=0)
+      acoustic = None if acoustic is None else np.repeat(acoustic, pairs, axis=0)
     else:
-      count, pairs = len(audio), 1
-    outputs = self._apply(self._params, _pad_to_power_of_two(audio), _pad_to_power_of_two(images))
+      count, pairs = len(audio if audio is not None else acoustic), 1
+    outputs = self._apply(self._params, _pad_to_power_of_two(audio), _pad_to_power_of_two(images),
+                          _pad_to_power_of_two(acoustic))
     return {head: np.asarray(values)[:count * pairs].reshape(count, pairs, -1).mean(axis=1)
             for head, values in outputs.items()}
 
@@ -70,11 +84,13 @@ def restore(workdir: str, step: int | None = None
     model = fusion.build_model(config.model)
     features = features_lib.FeatureConfig(
         audio=audio_lib.AudioConfig(**config.data.audio.to_dict()),
-        video=video_lib.VideoConfig(**config.data.video.to_dict()))
+        video=video_lib.VideoConfig(**config.data.video.to_dict()),
+        acoustic=config.data.get("acoustic", ""))  # Absent from runs made before it.
+    acoustic_lib.check_feature_set(features.acoustic)
   except (ValueError, TypeError, AttributeError) as error:
     raise WorkdirError(f"{workdir}/{run_dir.CONFIG_FILE} does not describe a network emojax can "
                        f"build: {error}") from error
-  if not {"audio", "image"} & set(model.modalities):
+  if not {"audio", "acoustic", "image"} & set(model.modalities):
     raise WorkdirError(
         f"The network of {workdir} reads {model.modalities} only; facial action units "
         "cannot be extracted from media here (they come from OpenFace), so it cannot "
@@ -89,9 +105,30 @@ def restore(workdir: str, step: int | None = None
   return model, params, features
 
 
-def _head_probabilities(params, audio, image, *, model: fusion.FusionNetwork) -> dict:
+def restore_acoustic_statistics(workdir: str, model: fusion.FusionNetwork,
+                                features: features_lib.FeatureConfig) -> dict[str, np.ndarray]:
+  """The training split's statistics of the run's acoustic functionals ({} if it reads none).
+
+  Raises:
+    WorkdirError: naming the file, if it is missing or not of the feature set's size.
+  """
+  if "acoustic" not in model.modalities:
+    return {}
+  try:
+    statistics = acoustic_lib.load_statistics(workdir)
+  except (FileNotFoundError, ValueError) as error:
+    raise WorkdirError(str(error)) from error
+  size = acoustic_lib.num_features(features.acoustic, features.audio)
+  if any(value.shape != (size,) for value in statistics.values()):
+    raise WorkdirError(f"{workdir}/{acoustic_lib.STATISTICS_FILE} does not hold {size} "
+                       f"statistics of {features.acoustic} functionals.")
+  return statistics
+
+
+def _head_probabilities(params, audio, image, acoustic, *,
+                        model: fusion.FusionNetwork) -> dict:
   """{head: [batch, classes] softmax} for every head the given inputs (None: absent) allow."""
-  logits = model.apply({"params": params}, audio=audio, image=image)["logits"]
+  logits = model.apply({"params": params}, audio=audio, image=image, acoustic=acoustic)["logits"]
   return {head: jax.nn.softmax(values, axis=-1) for head, values in logits.items()}
 
 
@@ -133,6 +170,9 @@ def _check_params(workdir: str, params, model: fusion.FusionNetwork,
             "image": np.zeros((1, features.video.face_size, 2 * features.video.face_size, 3),
                               np.uint8),
             "au": np.zeros((1, action_units.NUM_ACTION_UNITS), np.float32)}
+  if features.acoustic:
+    inputs["acoustic"] = np.zeros(
+        (1, acoustic_lib.num_features(features.acoustic, features.audio)), np.float32)
   expected = jax.eval_shape(lambda: model.init(
       jax.random.key(0), **{m: inputs[m] for m in model.modalities}))
   shapes = {jax.tree_util.keystr(path): tuple(leaf.shape)

@@ -53,8 +53,9 @@ class Prediction:
 class Predictor:
   """A restored network with its run's preprocessing; see the package docstring."""
 
-  def __init__(self, model: fusion.FusionNetwork, params, features: features_lib.FeatureConfig):
-    self.network = model_lib.Network(model, params)
+  def __init__(self, model: fusion.FusionNetwork, params, features: features_lib.FeatureConfig,
+               acoustic_statistics: dict[str, np.ndarray] | None = None):
+    self.network = model_lib.Network(model, params, acoustic_statistics)
     self.model = model
     self.features = features
     self.detector = video_lib.FaceDetector()
@@ -63,7 +64,9 @@ class Predictor:
   def from_workdir(cls, workdir: str, step: int | None = None) -> "Predictor":
     """The network of `<workdir>/config.json` with the checkpoint selected on validation
     (or epoch `step`'s); raises `WorkdirError` as `model.restore` says."""
-    return cls(*model_lib.restore(workdir, step))
+    model, params, features = model_lib.restore(workdir, step)
+    return cls(model, params, features,
+               model_lib.restore_acoustic_statistics(workdir, model, features))
 
   def media(self, path: str) -> media_lib.Media:
     """The tracks of `path` this network reads; raises `InputError` naming a bad file."""
@@ -113,17 +116,19 @@ class Predictor:
     """
     with_images, audio_only = [], []  # Per batch, {head: [windows, classes]}.
     found = sampled = 0
-    has_audio = False
+    has_audio = has_acoustic = False
     for batch in clip.batches:
       found += batch.faces_found
       sampled += batch.frames_sampled
       has_audio = batch.audio is not None
+      has_acoustic = batch.acoustic is not None
       if batch.images is not None:
-        with_images.append(self.network.window_probabilities(batch.audio, batch.images))
+        with_images.append(self.network.window_probabilities(batch.audio, batch.images,
+                                                             batch.acoustic))
       # Until a face is found, the image heads may yet be skipped: keep what
       # the audio alone gives too.
       if has_audio and not found:
-        audio_only.append(self.network.window_probabilities(batch.audio, None))
+        audio_only.append(self.network.window_probabilities(batch.audio, None, batch.acoustic))
     notes = clip.notes + (windows_lib.face_notes(found, sampled) if sampled else ())
     name, why = file or "the arrays", "; ".join(notes)
     if not has_audio and not found:
@@ -153,7 +158,9 @@ class Predictor:
                    heads={head: _by_emotion(windows[head][i]) for head in heads})
             for i, centre in enumerate(centres_s)),
         modalities=tuple(modality for modality, given in (("audio", has_audio),
-                                                          ("image", found)) if given),
+                                                          ("acoustic", has_acoustic),
+                                                          ("image", found))
+                         if given and modality in self.model.modalities),
         notes=notes)
 
 

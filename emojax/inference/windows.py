@@ -5,7 +5,10 @@ clip of up to 1.5 crops; half-overlapping ones for a longer clip), and each
 window's MFCCs and face images are made by `emojax.data.preprocess`, the
 functions the feature builder calls: the centred window is exactly a training
 example. The windows come in batches of at most `BATCH_WINDOWS`, made as they
-are needed, so that memory does not grow with the clip's length.
+are needed, so that memory does not grow with the clip's length. Acoustic
+functionals come from `emojax.data.acoustic`, as the builder's: over the whole
+clip when it is one window (as in training), else over each window's span, so
+that a long recording is not summarised as one utterance.
 """
 import dataclasses
 import itertools
@@ -13,6 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
+from emojax.data import acoustic as acoustic_lib
 from emojax.data import audio as audio_lib
 from emojax.data import features as features_lib
 from emojax.data import preprocess
@@ -34,11 +38,14 @@ class WindowBatch:
       (the frame's centre square where no face was found), or None (no video).
     faces_found: in how many of the sampled frames a face was found.
     frames_sampled: how many frames were sampled.
+    acoustic: [windows, F] float32 acoustic functionals (not standardised), or
+      None (no audio, or the network reads none).
   """
   audio: np.ndarray | None
   images: np.ndarray | None
   faces_found: int
   frames_sampled: int
+  acoustic: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +75,14 @@ class ClipInputs:
     duration_s: the clip's length: its audio's if it has audio, else its video's.
     offsets_s: [windows] offsets of the windows' centres from the clip's.
     notes: why a modality was left out or only partly found, for humans.
+    acoustic: [windows, F] float32 acoustic functionals (not standardised), or None.
   """
   audio: np.ndarray | None
   images: np.ndarray | None
   duration_s: float
   offsets_s: np.ndarray
   notes: tuple[str, ...]
+  acoustic: np.ndarray | None = None
 
 
 def clip_windows(media: media_lib.Media, features: features_lib.FeatureConfig,
@@ -82,15 +91,44 @@ def clip_windows(media: media_lib.Media, features: features_lib.FeatureConfig,
   """The windows of `media`; a video is sampled in its audio's windows if there is
   audio, else in windows of its own length."""
   layout = window_layout(media, features.audio)
-  audio = images = None
+  audio = images = acoustic = None
+  notes = media.notes
   if layout.frames:
     audio = _batched(audio_windows(media, features.audio, layout.frames, layout.offsets),
                      batch_windows)
+  if features.acoustic and media.waveform is not None:
+    acoustic = _batched(iter(acoustic_inputs(media.waveform, layout.offsets_s, features,
+                                             media.file or "the arrays")), batch_windows)
+  elif features.acoustic and media.stream is not None:
+    notes += ("the audio track is streamed (over a minute long); acoustic functionals need "
+              "its whole waveform, so the acoustic heads are skipped",)
   if media.video is not None:
     images = _batched(face_windows(media.video, layout.offsets_s, features.video, detector),
                       batch_windows)
-  return ClipWindows(layout.duration_s, layout.offsets_s, media.notes,
-                     _zip_batches(audio, images))
+  return ClipWindows(layout.duration_s, layout.offsets_s, notes,
+                     _zip_batches(audio, images, acoustic))
+
+
+def acoustic_inputs(waveform: np.ndarray, offsets_s: np.ndarray,
+                    features: features_lib.FeatureConfig, source: str) -> np.ndarray:
+  """[windows, F] float32 functionals: of the whole waveform for one window (exactly
+  the builder's), else of each window's span.
+
+  Raises:
+    InputError: naming `source`, if the functionals are not finite (a clip too short).
+  """
+  rate = features.audio.sample_rate
+  if len(offsets_s) == 1:
+    spans = [waveform]
+  else:
+    half = preprocess.window_seconds(features.audio) * rate / 2
+    centres = len(waveform) / 2 + np.asarray(offsets_s) * rate
+    spans = [waveform[max(0, round(c - half)):round(c + half)] for c in centres]
+  try:
+    return np.stack([acoustic_lib.functionals(span, features.audio, features.acoustic, source)
+                     for span in spans])
+  except audio_lib.AudioError as error:
+    raise media_lib.InputError(str(error)) from error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,16 +205,18 @@ def clip_inputs(media: media_lib.Media, features: features_lib.FeatureConfig,
   """All the windows of `clip_windows` at once; images only if a face was found."""
   clip = clip_windows(media, features, detector)
   batches = list(clip.batches)
-  audio = images = None
+  audio = images = acoustic = None
   notes = clip.notes
   if batches and batches[0].audio is not None:
     audio = np.concatenate([batch.audio for batch in batches])
+  if batches and batches[0].acoustic is not None:
+    acoustic = np.concatenate([batch.acoustic for batch in batches])
   if batches and batches[0].images is not None:
     found = sum(batch.faces_found for batch in batches)
     notes += face_notes(found, sum(batch.frames_sampled for batch in batches))
     if found:
       images = np.concatenate([batch.images for batch in batches])
-  return ClipInputs(audio, images, clip.duration_s, clip.offsets_s, notes)
+  return ClipInputs(audio, images, clip.duration_s, clip.offsets_s, notes, acoustic)
 
 
 def _batched(windows: Iterator, size: int) -> Iterator[list]:
@@ -184,15 +224,17 @@ def _batched(windows: Iterator, size: int) -> Iterator[list]:
     yield batch
 
 
-def _zip_batches(audio: Iterator[list] | None,
-                 images: Iterator[list] | None) -> Iterator[WindowBatch]:
-  """WindowBatch-es of the audio and face windows' batches (either may be None)."""
+def _zip_batches(audio: Iterator[list] | None, images: Iterator[list] | None,
+                 acoustic: Iterator[list] | None = None) -> Iterator[WindowBatch]:
+  """WindowBatch-es of the audio, face and acoustic windows' batches (any may be None)."""
   if audio is None and images is None:
     return
-  for audio_batch, image_batch in itertools.zip_longest(audio or (), images or ()):
+  for audio_batch, image_batch, acoustic_batch in itertools.zip_longest(
+      audio or (), images or (), acoustic or ()):
     faces = [] if image_batch is None else image_batch
     yield WindowBatch(
         audio=None if audio_batch is None else np.stack(audio_batch),
         images=None if image_batch is None else np.stack([pairs for pairs, _ in faces]),
         faces_found=sum(found for _, found in faces),
-        frames_sampled=sum(len(pairs) * 2 for pairs, _ in faces))
+        frames_sampled=sum(len(pairs) * 2 for pairs, _ in faces),
+        acoustic=None if acoustic_batch is None else np.stack(acoustic_batch))

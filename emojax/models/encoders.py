@@ -61,7 +61,9 @@ class LSTMEncoder(nn.Module):
 
 
 class MLPEncoder(nn.Module):
-  """Dense + ReLU layers, e.g. over the 35 facial action units: [batch, d] -> [batch, widths[-1]]."""
+  """Dense + ReLU layers, e.g. over the 35 facial action units: [batch, d] -> [batch, widths[-1]].
+
+  No widths: the input itself (a linear model's features)."""
   widths: Sequence[int]
 
   @nn.compact

@@ -9,6 +9,12 @@ dimension equalisers, a fusion head and optional probes.
 | 3 concat_equalized          | cnn   | image / au | yes      | concat  | no     |
 | 4 probe                     | cnn   | image / au | yes      | concat  | yes    |
 | 0 joint_loss, similarity    | cnn   | image / au | yes      | shared  | no     |
+| linear                      | -     | - / au     | no       | concat  | no     |
+
+`acoustic_encoder="mlp"` adds a third input, a clip's acoustic functionals
+(`emojax.data.acoustic`, standardised), read by an MLP like the action units';
+with no widths and no joint hidden layer the network is a logistic regression
+(`configs/linear.py`: on functionals or action units).
 
 Heads (logits [batch, classes]): "joint" is the network's prediction (the MLP on
 the concatenated embeddings, or for a shared classifier the mean of its logits
@@ -60,6 +66,8 @@ class FusionNetwork(nn.Module):
   image_widths: Sequence[int] = (16, 32)
   lstm_size: int = 128
   au_widths: Sequence[int] = (64, 64)
+  acoustic_encoder: str = ""  # "mlp" or "" (no acoustic functionals).
+  acoustic_widths: Sequence[int] = (64, 64)
   embed_dim: int = 0  # 0: no equalisers.
   joint_hidden: Sequence[int] = (256, 128)
   shared_hidden: Sequence[int] = (128,)
@@ -69,7 +77,9 @@ class FusionNetwork(nn.Module):
 
   @property
   def modalities(self) -> tuple[str, ...]:
-    return tuple(m for m, on in (("audio", self.audio_encoder), (self.visual, self.visual)) if on)
+    return tuple(m for m, on in (("audio", self.audio_encoder),
+                                 ("acoustic", self.acoustic_encoder),
+                                 (self.visual, self.visual)) if on)
 
   @property
   def heads(self) -> tuple[str, ...]:
@@ -91,12 +101,15 @@ class FusionNetwork(nn.Module):
           prepare_image(x))
     if modality == "au":
       return encoders.MLPEncoder(self.au_widths, name="au_encoder")(x)
+    if modality == "acoustic":
+      return encoders.MLPEncoder(self.acoustic_widths, name="acoustic_encoder")(x)
     raise ValueError(f"No encoder for modality {modality!r} with audio_encoder="
                      f"{self.audio_encoder!r}; expected audio_encoder cnn or lstm.")
 
   @nn.compact
-  def __call__(self, audio=None, image=None, au=None, train: bool = False) -> dict:
-    inputs = {"audio": audio, "image": image, "au": au}
+  def __call__(self, audio=None, image=None, au=None, acoustic=None,
+               train: bool = False) -> dict:
+    inputs = {"audio": audio, "image": image, "au": au, "acoustic": acoustic}
     embeddings = {}
     for modality in self.modalities:
       if inputs[modality] is not None:
@@ -136,6 +149,9 @@ def build_model(model_config: ml_collections.ConfigDict) -> FusionNetwork:
   if model_config.audio_encoder not in ("cnn", "lstm", ""):
     raise ValueError(f"Unknown config.model.audio_encoder {model_config.audio_encoder!r}; "
                      "expected 'cnn', 'lstm' or ''.")
+  if model_config.get("acoustic_encoder", "") not in ("mlp", ""):
+    raise ValueError(f"Unknown config.model.acoustic_encoder {model_config.acoustic_encoder!r}; "
+                     "expected 'mlp' or ''.")
   if model_config.visual not in (*VISUAL, ""):
     raise ValueError(f"Unknown config.model.visual {model_config.visual!r}; "
                      f"expected one of {VISUAL} or ''.")

@@ -1,0 +1,16 @@
+r"""The honest protocol's row for logistic regression on ComParE 2016 functionals (6,373).
+
+  python -m emojax.main --config=configs/actor_folds/linear_compare.py --config.data.split.fold=0 \
+    --workdir=/tmp/emojax_linear_compare_fold0
+  python -m emojax.main --config=configs/actor_folds/linear_compare.py:adam ...  # another setting
+
+Settings: configs/actor_folds/common.py. No experiment runs this row yet.
+"""
+import ml_collections
+
+from configs import linear
+from configs.actor_folds import common
+
+
+def get_config(setting: str = "study") -> ml_collections.ConfigDict:
+  return common.honest(linear.get_config("compare"), setting)
