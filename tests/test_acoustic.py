@@ -183,7 +183,7 @@ def test_predictor_computes_a_clips_stored_functionals_and_standardises_them_as_
   row = list(egemaps_clips["clip_id"]).index("01-01-05-02-01-01-05")
   np.testing.assert_array_equal(inputs.acoustic, egemaps_clips["acoustic"][row:row + 1])
 
-  prediction = predictor.classify(str(sample_dir / FLAC), inputs)
+  prediction = predictor.predict(str(sample_dir / FLAC))
   assert prediction.modalities == ("acoustic",) and prediction.head == "joint"
   statistics = acoustic.load_statistics(linear_run)
   params = inference.model.restore(linear_run)[1]
