@@ -27,6 +27,9 @@ RUN_TIME_KEYS = frozenset({
     "data.tfds_dir", "data.num_workers",
     "model.conv_impl",  # Saved by runs from before it became a run-time switch.
 })
+# Keys added since runs were first saved, with the value that gives the behaviour
+# of a run saved before them.
+ADDED_KEYS = {"data.acoustic": "", "model.acoustic_encoder": "", "model.acoustic_widths": (64, 64)}
 
 
 class RunDirError(ValueError):
@@ -40,6 +43,17 @@ def _tuples(value: Any) -> Any:
   if isinstance(value, list):
     return tuple(_tuples(item) for item in value)
   return value
+
+
+def _with_added_keys(saved: dict) -> dict:
+  """A saved config (JSON) with the keys added since, at their old behaviour's values."""
+  for key, value in ADDED_KEYS.items():
+    *sections, name = key.split(".")
+    node = saved
+    for section in sections:
+      node = node.setdefault(section, {})
+    node.setdefault(name, list(value) if isinstance(value, tuple) else value)
+  return saved
 
 
 def _as_json(config: ml_collections.ConfigDict | Mapping) -> dict:
@@ -63,7 +77,7 @@ def changed_keys(saved: ml_collections.ConfigDict | Mapping,
                  config: ml_collections.ConfigDict | Mapping,
                  ignore: frozenset[str] = RUN_TIME_KEYS) -> list[str]:
   """Keys, other than `ignore`d ones, whose values differ (or that only one side has)."""
-  before, after = flatten(_as_json(saved)), flatten(_as_json(config))
+  before, after = flatten(_with_added_keys(_as_json(saved))), flatten(_as_json(config))
   return sorted(key for key in before.keys() | after.keys()
                 if key not in ignore and before.get(key, "<absent>") != after.get(key, "<absent>"))
 
@@ -81,7 +95,7 @@ def read_config(workdir: str) -> ml_collections.ConfigDict | None:
     return None
   try:
     with open(path) as f:
-      return ml_collections.ConfigDict(_tuples(json.load(f)))
+      return ml_collections.ConfigDict(_tuples(_with_added_keys(json.load(f))))
   except ValueError as error:
     raise RunDirError(f"{path} is not valid JSON: {error}") from error
 

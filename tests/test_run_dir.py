@@ -1,5 +1,7 @@
 """A run directory's config.json is the truth for resume and eval; overrides may
 change only run-time keys."""
+import json
+
 import pytest
 
 from configs import au
@@ -57,3 +59,15 @@ def test_resuming_with_other_data_is_refused_before_anything_is_built(tmp_path):
     train.train_and_evaluate(other, str(tmp_path))
   with pytest.raises(run_dir.RunDirError, match=r"config\.model\.audio_encoder"):
     train.evaluate(au.get_config(), str(tmp_path))
+
+
+def test_a_run_saved_before_a_key_was_added_is_still_the_same_run(tmp_path):
+  saved = _saved(tmp_path, fold=1)
+  with open(tmp_path / run_dir.CONFIG_FILE) as f:
+    old = json.load(f)
+  del old["data"]["acoustic"], old["model"]["acoustic_widths"]
+  with open(tmp_path / run_dir.CONFIG_FILE, "w") as f:
+    json.dump(old, f)
+  assert run_dir.changed_keys(old, saved) == []
+  assert run_dir.read_config(str(tmp_path)).model.acoustic_widths == (64, 64)
+  run_dir.check_same_run(str(tmp_path), saved)
