@@ -60,6 +60,7 @@ def cpu_trained_run(tmp_path_factory, sample_tfds_dir):
   return workdir, command
 
 
+@pytest.mark.slow
 def test_a_run_trained_with_the_cpu_kernels_evaluates_with_xla_to_the_same_metrics(
     cpu_trained_run):
   workdir, command = cpu_trained_run
@@ -73,6 +74,7 @@ def test_a_run_trained_with_the_cpu_kernels_evaluates_with_xla_to_the_same_metri
                              [trained[k] for k in sorted(trained)], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_run_trained_with_the_cpu_kernels_predicts_with_xla_the_same_probabilities(
     cpu_trained_run, sample_dir):
   workdir, _ = cpu_trained_run

@@ -9,6 +9,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 from emojax import checkpoints
 from emojax import metrics
@@ -28,6 +29,7 @@ def _epochs(workdir):
     return [json.loads(line)["epoch"] for line in f]
 
 
+@pytest.mark.slow
 def test_a_second_training_on_a_busy_workdir_stops_and_the_first_is_unharmed(
     tmp_path, sample_tfds_dir):
   # Started together, they reach the lock within a second or two of each other;
@@ -89,6 +91,7 @@ def test_resume_drops_a_half_written_last_metrics_line(tmp_path, caplog):
   assert f"half-written last line of {path}" in caplog.text
 
 
+@pytest.mark.slow
 def test_predict_refuses_parameters_that_are_not_finite(tmp_path, sample_tfds_dir):
   assert _train(tmp_path, sample_tfds_dir, num_epochs=1).returncode == 0
   manager = checkpoints.manager(str(tmp_path), "val/joint_accuracy", 2)
