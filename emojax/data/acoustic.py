@@ -116,7 +116,7 @@ def standardise(values: np.ndarray, statistics: dict[str, np.ndarray]) -> np.nda
 
 def save_statistics(workdir: str, statistics: dict[str, np.ndarray]) -> None:
   with open(os.path.join(workdir, STATISTICS_FILE), "w") as f:
-    json.dump({key: value.tolist() for key, value in statistics.items()}, f)
+    json.dump({key: value.tolist() for key, value in statistics.items()}, f, allow_nan=False)
 
 
 def load_statistics(workdir: str) -> dict[str, np.ndarray]:

@@ -265,7 +265,7 @@ def write_report(path: str, report: dict[str, Any]) -> None:
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   partial = f"{path}.{os.getpid()}.tmp"
   with open(partial, "w") as f:
-    json.dump(report, f, indent=2)
+    json.dump(report, f, indent=2, allow_nan=False)
   os.replace(partial, path)
 
 
