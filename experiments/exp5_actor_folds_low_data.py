@@ -43,11 +43,11 @@ def main(argv):
               "action units): test accuracy / UAR of the joint head, mean +- std over "
               "folds (%).\n\n" + common.markdown_table(header, rows)
               + f"\nOne cell on one fold: `{folds_lib.command(example)}`\n")
-  common.write_report("actor_folds_low_data", markdown,
+  common.write_report(folds_lib.report_name("actor_folds_low_data"), markdown,
                       {"rows": summaries, "folds": folds}, runs)
   fractions = sorted(TRAIN_FRACTIONS)
   common.plot_curves(
-      common.results_path("figures", "actor_folds_low_data.png"),
+      common.results_path("figures", f"{folds_lib.report_name('actor_folds_low_data')}.png"),
       {name: [by_fraction[str(f)]["test_uar_mean"] for f in fractions]
        for name, by_fraction in summaries.items()
        if all("test_uar_mean" in by_fraction[str(f)] for f in fractions)},
