@@ -81,7 +81,8 @@ def main(argv):
       + common.markdown_table(["network", "normalisation", "setting chosen per fold",
                                "test accuracy", "test UAR", "folds"], tuned_rows)
       + f"\nOne setting on one fold: `{folds_lib.command(NETWORKS[1].with_setting('dropout'))}`\n")
-  common.write_report(folds_lib.report_name("tuning"), markdown, {"grid": grid, "tuned": tuned, "folds": folds}, runs)
+  common.write_report(folds_lib.report_name("tuning"), markdown,
+                      {"grid": grid, "tuned": tuned, "folds": folds}, runs)
   return common.exit_code(runs)
 
 
