@@ -5,6 +5,7 @@ that led to its number (`selected_on`), which experiments.common refuses to
 report if the two meet.
 """
 import dataclasses
+import functools
 import importlib
 import os
 from typing import Sequence
@@ -56,6 +57,12 @@ class Row:
     return dataclasses.replace(self, setting=setting)
 
 
+@functools.lru_cache(maxsize=None)
+def _folds(path: str) -> list[dict[str, list[int]]]:
+  """A folds file, read once per process (every record and row needs it)."""
+  return splits.load_actor_folds(path)
+
+
 def folds_path() -> str:
   return "configs/sample_actor_folds.json" if common.QUICK.value else FOLDS_FILES[FOLDS_FILE.value]
 
@@ -71,7 +78,7 @@ def selected_folds() -> list[int]:
     return [0]
   if FOLDS.value:
     return [int(fold) for fold in FOLDS.value]
-  return list(range(len(splits.load_actor_folds(folds_path()))))
+  return list(range(len(_folds(folds_path()))))
 
 
 def make_config(row: Row, fold: int) -> ml_collections.ConfigDict:
@@ -105,7 +112,7 @@ def fold_record(row: Row, fold: int, result: common.RunResult,
   """One fold's numbers: the fold's actors, `selected_on` (every actor whose data
   took part in a choice behind them), the selected epoch, validation and test
   accuracy and UAR of each head (the joint head's unprefixed)."""
-  actors = splits.fewer_train_actors(splits.load_actor_folds(folds_path())[fold],
+  actors = splits.fewer_train_actors(_folds(folds_path())[fold],
                                      row.train_fraction)
   record = {"fold": fold, **actors, "selected_on": sorted(set(selected_on)),
             "selected_epoch": result.final["selected_epoch"], **extra}
@@ -121,7 +128,7 @@ def fold_record(row: Row, fold: int, result: common.RunResult,
 def epoch_records(row: Row, folds: Sequence[int],
                   results: Sequence[common.RunResult | None]) -> list[dict]:
   """Records of runs whose only choice is their epoch, on the fold's validation actors."""
-  all_folds = splits.load_actor_folds(folds_path())
+  all_folds = _folds(folds_path())
   return [fold_record(row, fold, result, all_folds[fold]["val"])
           for fold, result in zip(folds, results) if result]
 
