@@ -30,6 +30,13 @@ RUN_TIME_KEYS = frozenset({
 # Keys added since runs were first saved, with the value that gives the behaviour
 # of a run saved before them.
 ADDED_KEYS = {"data.acoustic": "", "model.acoustic_encoder": "", "model.acoustic_widths": (64, 64)}
+# Keys since removed, dropped from a saved config on reading. Features version
+# 1.2.0 replaced the face margin by `data.video.face_region`: a run saved before
+# it predicts with the new face images (the records' release notes say so).
+REMOVED_KEYS = ("data.video.face_margin",)
+# Sections that only a network with that input reads: a run without it
+# learns the same whatever they hold.
+_SECTIONS_BY_INPUT = {"data.video.": ("model.visual", "image")}
 
 
 class RunDirError(ValueError):
@@ -46,7 +53,14 @@ def _tuples(value: Any) -> Any:
 
 
 def _with_added_keys(saved: dict) -> dict:
-  """A saved config (JSON) with the keys added since, at their old behaviour's values."""
+  """A saved config (JSON) with the keys added since, at their old behaviour's values,
+  and without those removed since."""
+  for key in REMOVED_KEYS:
+    *sections, name = key.split(".")
+    node = saved
+    for section in sections:
+      node = node.get(section, {})
+    node.pop(name, None)
   for key, value in ADDED_KEYS.items():
     *sections, name = key.split(".")
     node = saved
@@ -76,10 +90,14 @@ def flatten(tree: Mapping, prefix: str = "") -> dict[str, Any]:
 def changed_keys(saved: ml_collections.ConfigDict | Mapping,
                  config: ml_collections.ConfigDict | Mapping,
                  ignore: frozenset[str] = RUN_TIME_KEYS) -> list[str]:
-  """Keys, other than `ignore`d ones, whose values differ (or that only one side has)."""
+  """Keys, other than `ignore`d ones and those of an input neither side reads, whose
+  values differ (or that only one side has)."""
   before, after = flatten(_with_added_keys(_as_json(saved))), flatten(_as_json(config))
+  unread = tuple(section for section, (key, value) in _SECTIONS_BY_INPUT.items()
+                 if before.get(key) != value and after.get(key) != value)
   return sorted(key for key in before.keys() | after.keys()
-                if key not in ignore and before.get(key, "<absent>") != after.get(key, "<absent>"))
+                if key not in ignore and not key.startswith(unread)
+                and before.get(key, "<absent>") != after.get(key, "<absent>"))
 
 
 def _describe(keys: list[str], saved: Mapping, config: Mapping) -> str:

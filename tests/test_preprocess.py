@@ -3,6 +3,7 @@
 Training is the single centred window (`preprocess.CENTRED`); inference cuts a
 long clip into half-overlapping windows of the same length.
 """
+import cv2
 import numpy as np
 import pytest
 
@@ -105,32 +106,66 @@ def test_frame_times_of_the_training_window_clamp_a_clip_shorter_than_the_span()
                              [0.0, 0.0, 0.25, 0.75, 1.0, 1.0])
 
 
-def test_crop_face_without_box_takes_the_centre_square():
-  frame = np.zeros((100, 200, 3), np.uint8)
-  frame[:, 50:150] = 255
-  face = preprocess.crop_face(frame, None, face_size=50, margin=0.1)
-  assert face.shape == (50, 50, 3)
-  assert face.dtype == np.uint8
-  assert (face == 255).all()
-
-
 def _gradient_frame():
   """[200, 200, 3] uint8 whose every 60 x 60 square differs from its neighbours."""
   rows, columns = np.indices((200, 200))
   return np.repeat(((rows + 3 * columns) % 256).astype(np.uint8)[..., None], 3, axis=2)
 
 
-def test_crop_face_adds_margin_around_the_box():
-  frame = _gradient_frame()
-  # A 100 px box with 10% margin each side: the 120 px square from 40 to 160.
-  face = preprocess.crop_face(frame, (50, 50, 100, 100), face_size=120, margin=0.1)
-  np.testing.assert_array_equal(face, frame[40:160, 40:160])
+def test_face_area_without_box_is_the_centre_square():
+  frame = _gradient_frame()[:100, :200]
+  np.testing.assert_array_equal(preprocess.face_area(frame, None, CONFIG.face_region),
+                                frame[:, 50:150])
 
 
-def test_crop_face_shifts_the_square_inside_the_frame():
+def test_face_area_takes_the_region_in_box_sides():
   frame = _gradient_frame()
-  face = preprocess.crop_face(frame, (0, 0, 50, 50), face_size=60, margin=0.1)
-  np.testing.assert_array_equal(face, frame[0:60, 0:60])
+  # A 100 px box centred at (100, 100): centre shifted by (10, -20) px, 60 x 80 px.
+  area = preprocess.face_area(frame, (50, 50, 100, 100), (0.1, -0.2, 0.6, 0.8))
+  np.testing.assert_array_equal(area, frame[40:120, 80:140])
+
+
+def test_face_area_measures_a_tall_box_by_its_longer_side():
+  frame = _gradient_frame()
+  area = preprocess.face_area(frame, (75, 50, 50, 100), (0.0, 0.0, 1.0, 1.0))
+  np.testing.assert_array_equal(area, frame[50:150, 50:150])
+
+
+def test_face_area_repeats_the_edges_instead_of_moving_the_area():
+  # The same face, alone in its frame or inside a larger one, gives the same
+  # area: it keeps its centre and size where it leaves the frame.
+  frame = _gradient_frame()
+  region = (0.0, 0.0, 1.2, 1.2)
+  inside = preprocess.face_area(frame, (50, 50, 100, 100), region)
+  alone = preprocess.face_area(frame[50:150, 50:150], (0, 0, 100, 100), region)
+  assert inside.shape == alone.shape == (120, 120, 3)
+  np.testing.assert_array_equal(alone[10:110, 10:110], inside[10:110, 10:110])
+  # The 10 rows above the face repeat its top row, the 10 columns left of it its left column.
+  np.testing.assert_array_equal(alone[:10], np.repeat(alone[10:11], 10, axis=0))
+  np.testing.assert_array_equal(alone[:, :10], np.repeat(alone[:, 10:11], 10, axis=1))
+
+
+def test_face_image_squeezes_the_area_to_a_square_and_normalises_its_colour():
+  area = _gradient_frame()[:120, :80]
+  image = preprocess.face_image(area, face_size=40)
+  assert image.shape == (40, 40, 3) and image.dtype == np.uint8
+  resized = cv2.resize(area, (40, 40), interpolation=cv2.INTER_AREA)
+  np.testing.assert_array_equal(image, preprocess.normalise_colour(resized))
+
+
+def test_normalise_colour_gives_the_same_face_under_other_lighting():
+  face = _gradient_frame()[:64, :64].astype(np.float32)
+  dark = (face * [0.4, 0.3, 0.3] + 10).astype(np.uint8)
+  bright = (face * [0.6, 0.5, 0.5] + 60).astype(np.uint8)
+  dark, bright = preprocess.normalise_colour(dark), preprocess.normalise_colour(bright)
+  np.testing.assert_allclose(dark.mean(axis=(0, 1)), 128, atol=1)
+  np.testing.assert_allclose(dark.astype(np.float32).std(axis=(0, 1)), 50, atol=2)
+  assert np.abs(dark.astype(int) - bright.astype(int)).max() <= 4  # Rounding only.
+
+
+def test_normalise_colour_keeps_a_flat_image_flat():
+  flat = np.full((8, 8, 3), 200, np.uint8)
+  np.testing.assert_array_equal(preprocess.normalise_colour(flat), np.full((8, 8, 3), 128))
 
 
 def test_each_window_samples_its_frames_about_its_own_centre():
@@ -146,12 +181,39 @@ def test_frame_indices_round_halves_up_and_clamp_to_the_last_frame():
                                 [0, 1, 5, 14])
 
 
-def test_face_pairs_put_frames_2j_and_2j_plus_1_of_each_window_side_by_side():
-  # Two windows of 6 flat frames, frame i of value i; no boxes: centre squares.
-  frames = np.arange(12, dtype=np.uint8)[:, None, None, None] * np.ones((1, 90, 120, 3), np.uint8)
-  pairs = preprocess.face_pairs(frames, [None] * 12, CONFIG)
+def test_faces_put_frames_2j_and_2j_plus_1_of_each_window_side_by_side():
+  # Two windows of 6 frames, frame i a gradient shifted by 8 i; no boxes: centre squares.
+  base = _gradient_frame()[:90, :120]
+  frames = np.stack([np.roll(base, 8 * i, axis=1) for i in range(12)])
+  pairs, found = preprocess.faces(frames, lambda frame: None, CONFIG, face_crop=False)
   assert pairs.shape == (2, 3, 64, 128, 3) and pairs.dtype == np.uint8
+  assert found == 0
+  faces = [preprocess.face_image(preprocess.face_area(frame, None, CONFIG.face_region), 64)
+           for frame in frames]
   for window in range(2):
     for j in range(3):
-      assert (pairs[window, j, :, :64] == 6 * window + 2 * j).all()
-      assert (pairs[window, j, :, 64:] == 6 * window + 2 * j + 1).all()
+      np.testing.assert_array_equal(pairs[window, j, :, :64], faces[6 * window + 2 * j])
+      np.testing.assert_array_equal(pairs[window, j, :, 64:], faces[6 * window + 2 * j + 1])
+
+
+def test_faces_of_raw_frames_take_the_region_around_each_detected_box():
+  frames = np.stack([_gradient_frame()] * 6)
+  boxes = iter([(50, 50, 100, 100), None] * 3)
+  pairs, found = preprocess.faces(frames, lambda frame: next(boxes), CONFIG, face_crop=False)
+  assert found == 3
+  boxed = preprocess.face_image(
+      preprocess.face_area(frames[0], (50, 50, 100, 100), CONFIG.face_region), 64)
+  centred = preprocess.face_image(preprocess.face_area(frames[0], None, CONFIG.face_region), 64)
+  np.testing.assert_array_equal(pairs[0, 0, :, :64], boxed)
+  np.testing.assert_array_equal(pairs[0, 0, :, 64:], centred)
+
+
+def test_faces_of_a_face_crop_video_take_each_frame_whole_without_detecting():
+  frames = np.stack([_gradient_frame()[:90, :70]] * 6)
+
+  def detect(frame):
+    raise AssertionError("a face crop is not searched for faces")
+
+  pairs, found = preprocess.faces(frames, detect, CONFIG, face_crop=True)
+  assert found == 6
+  np.testing.assert_array_equal(pairs[0, 1, :, 64:], preprocess.face_image(frames[0], 64))

@@ -71,3 +71,26 @@ def test_a_run_saved_before_a_key_was_added_is_still_the_same_run(tmp_path):
   assert run_dir.changed_keys(old, saved) == []
   assert run_dir.read_config(str(tmp_path)).model.acoustic_widths == (64, 64)
   run_dir.check_same_run(str(tmp_path), saved)
+
+
+def test_a_key_removed_since_is_dropped_from_an_old_run(tmp_path):
+  saved = _saved(tmp_path, fold=1)
+  with open(tmp_path / run_dir.CONFIG_FILE) as f:
+    old = json.load(f)
+  old["data"]["video"]["face_margin"] = 0.1
+  with open(tmp_path / run_dir.CONFIG_FILE, "w") as f:
+    json.dump(old, f)
+  assert run_dir.changed_keys(old, saved) == []
+  assert "face_margin" not in run_dir.read_config(str(tmp_path)).data.video
+
+
+def test_video_settings_matter_only_to_a_network_that_reads_images():
+  with_units, with_images = probe.get_config("au"), probe.get_config("image")
+  other_units, other_images = with_units.copy_and_resolve_references(), \
+      with_images.copy_and_resolve_references()
+  for config in (other_units, other_images):
+    config.data.video.face_size = 32
+  assert run_dir.changed_keys(with_units, other_units) == []
+  assert run_dir.changed_keys(with_images, other_images) == ["data.video.face_size"]
+  # Between an image run and an action-unit run, the video settings still count.
+  assert "data.video.face_size" in run_dir.changed_keys(with_images, other_units)

@@ -7,9 +7,9 @@ Loads the run, predicts the clip once to compile and warm up (librosa and the
 jitted network), then --predictions times, and reports the median seconds of the
 whole `Predictor.predict` call and of each stage, timed here by running
 emojax.inference's pieces one by one as `Predictor` runs them: decode (the
-audio track, the video's length and the sampled frames), face detection,
-features (MFCC and face-image windows) and model. The target is under 1 s in
-total on 2 CPU cores. Prints a table and, last, one JSON line.
+audio track, the video's length and the sampled frames), faces (detection,
+crop and colour of the face images), features (MFCC windows) and model. The
+target is under 1 s in total on 2 CPU cores. Prints a table and, last, one JSON line.
 """
 import collections
 import contextlib
@@ -33,7 +33,7 @@ _CLIP = flags.DEFINE_string("clip", _DEFAULT_CLIP, "The clip to predict (default
                             "1280x720 RAVDESS video with audio).")
 _PREDICTIONS = flags.DEFINE_integer("predictions", 10, "Timed predictions after the warm-up.")
 flags.mark_flag_as_required("workdir")
-STAGES = ("decode", "face detection", "features", "model")
+STAGES = ("decode", "faces", "features", "model")
 
 
 def stage_seconds(predictor: inference.Predictor, path: str) -> dict[str, float]:
@@ -60,11 +60,9 @@ def stage_seconds(predictor: inference.Predictor, path: str) -> dict[str, float]
     with stage("decode"):
       frames = list(media.video.read(preprocess.frame_times(media.video.duration_s,
                                                             features.video, layout.offsets_s)))
-    with stage("face detection"):
-      boxes = [windows.detect_faces(window, predictor.detector) for window in frames]
-    with stage("features"):
-      images = np.stack([preprocess.face_pairs(window, window_boxes, features.video)[0]
-                         for window, window_boxes in zip(frames, boxes)])
+    with stage("faces"):
+      images = np.stack([preprocess.faces(window, predictor.detector.detect, features.video,
+                                          media.video.face_crop)[0][0] for window in frames])
   with stage("model"):
     predictor.network.window_probabilities(audio, images)
   return dict(seconds)

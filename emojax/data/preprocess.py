@@ -6,7 +6,7 @@ single centred window (`CENTRED`); inference cuts a long clip into several
 windows of the training crop's length. Arrays only: reading files is
 audio.py's and video.py's job.
 """
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import librosa
@@ -15,6 +15,9 @@ import soxr
 
 # Window offsets of the training crop: one window, at the clip's centre.
 CENTRED = np.zeros(1)
+# Each face crop's channels are rescaled to this standard deviation around 128:
+# about 2.5 standard deviations each side fit in uint8.
+_FACE_STD = 50.0
 
 
 def window_offsets(length: float, window: float) -> np.ndarray:
@@ -261,56 +264,99 @@ def frame_indices(times_s: np.ndarray, fps: float, frame_count: int) -> np.ndarr
   return np.clip(indices, 0, frame_count - 1)
 
 
-def crop_face(frame: np.ndarray, box: tuple[int, int, int, int] | None,
-              face_size: int, margin: float) -> np.ndarray:
-  """A square face crop resized to face_size x face_size.
+def face_area(frame: np.ndarray, box: tuple[int, int, int, int] | None,
+              region: tuple[float, float, float, float]) -> np.ndarray:
+  """The part of a raw frame that a face image shows: `region` of the face box.
 
-  The square is centred on the box, its side the box's longer side plus
-  `margin` of it on each side, shrunk to fit the frame and shifted inside it.
-  With no box, it falls back to the largest centred square: the face crops
-  and RAVDESS's framing (one actor, facing the camera, mid-frame) put the face
-  at the centre.
+  `region` is (x offset, y offset, width, height) of the area's centre and size
+  from the box's centre, in units of the box's side (RAVDESS's face crops show
+  (0.02, 0.03, 0.83, 1.13): `python -m tools.face_sources --register`). Where
+  the area leaves the frame, the frame's edge pixels are repeated rather than
+  the area shrunk or moved. With no box it is the largest centred square:
+  RAVDESS's framing (one actor, facing the camera, mid-frame) puts the face at
+  the centre.
 
-  Args:
-    frame: [height, width, 3] uint8.
-    box: (x, y, w, h) from `emojax.data.video.FaceDetector.detect`, or None.
-    face_size: output side in pixels.
-    margin: fraction of the box's side added on each side.
   Returns:
-    [face_size, face_size, 3] uint8.
+    [height, width, 3], of `frame`'s dtype.
   """
-  height, width = frame.shape[:2]
+  frame_height, frame_width = frame.shape[:2]
   if box is None:
-    side = min(height, width)
-    centre_x, centre_y = width / 2, height / 2
+    width = height = min(frame_height, frame_width)
+    centre_x, centre_y = frame_width / 2, frame_height / 2
   else:
     x, y, w, h = box
-    side = min(round(max(w, h) * (1 + 2 * margin)), height, width)
-    centre_x, centre_y = x + w / 2, y + h / 2
-  left = int(np.clip(round(centre_x - side / 2), 0, width - side))
-  top = int(np.clip(round(centre_y - side / 2), 0, height - side))
-  square = frame[top:top + side, left:left + side]
+    side = max(w, h)
+    dx, dy, region_width, region_height = region
+    centre_x, centre_y = x + w / 2 + dx * side, y + h / 2 + dy * side
+    width, height = max(1, round(region_width * side)), max(1, round(region_height * side))
+  left, top = round(centre_x - width / 2), round(centre_y - height / 2)
+  pad = max(0, -left, -top, left + width - frame_width, top + height - frame_height)
+  if pad:
+    frame = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+  return frame[top + pad:top + pad + height, left + pad:left + pad + width]
+
+
+def face_image(area: np.ndarray, face_size: int) -> np.ndarray:
+  """A face area (`face_area`, or a face-crop video's whole frame) as the network's
+  [face_size, face_size, 3] uint8 image: resized (squeezed to a square, as the
+  face crops are) and `normalise_colour`ed."""
   # INTER_AREA averages source pixels, which avoids aliasing when shrinking;
   # it is not meant for enlarging.
-  interpolation = cv2.INTER_AREA if side >= face_size else cv2.INTER_LINEAR
-  return cv2.resize(square, (face_size, face_size), interpolation=interpolation)
+  interpolation = cv2.INTER_AREA if min(area.shape[:2]) >= face_size else cv2.INTER_LINEAR
+  return normalise_colour(cv2.resize(area, (face_size, face_size), interpolation=interpolation))
 
 
-def face_pairs(frames: np.ndarray, boxes: list, config) -> np.ndarray:
-  """Face crops of each window's frames, consecutive frames side by side.
+def normalise_colour(face: np.ndarray) -> np.ndarray:
+  """Each colour channel of a [h, w, 3] uint8 image to mean 128 and standard deviation
+  `_FACE_STD`, clipped to uint8.
+
+  Lighting, exposure and white balance differ between sources (RAVDESS's face
+  crops average RGB (113, 70, 64), Haar crops of its raw frames (161, 126,
+  116)); per image and channel, what is left is the face's own contrast.
+  """
+  pixels = face.astype(np.float32)
+  mean = pixels.mean(axis=(0, 1))
+  std = pixels.std(axis=(0, 1))
+  # A flat channel stays flat, at 128.
+  scaled = (pixels - mean) * (_FACE_STD / np.maximum(std, 1.0))
+  return np.clip(np.round(scaled + 128.0), 0, 255).astype(np.uint8)
+
+
+def faces(frames: np.ndarray, detect: Callable[[np.ndarray], tuple | None], config,
+          face_crop: bool) -> tuple[np.ndarray, int]:
+  """Sampled frames -> the network's face images, consecutive frames side by side.
+
+  The same face geometry from a raw frame and from a face-crop video: a raw
+  frame's image is `face_area` around its largest face, which is the area a
+  face-crop video's frame already shows, whole.
 
   Args:
     frames: [windows * num_frames, height, width, 3] uint8 RGB, window by
       window, as sampled at `frame_times`.
-    boxes: per frame, a face box or None (the centre square).
+    detect: a frame -> its largest face box or None
+      (`emojax.data.video.FaceDetector.detect`); not called on face crops.
     config: an `emojax.data.video.VideoConfig`.
+    face_crop: whether the frames are a face-crop video's (`video.is_face_crop`).
   Returns:
     [windows, num_frames // 2, face_size, 2 * face_size, 3] uint8, image j of
-    a window holding its frame 2j on the left and 2j + 1 on the right.
+    a window holding its frame 2j on the left and 2j + 1 on the right; and in
+    how many frames a face was found (every face-crop frame counts).
   """
+  if face_crop:
+    areas, found = list(frames), len(frames)
+  else:
+    boxes = [detect(frame) for frame in frames]
+    areas = [face_area(frame, box, config.face_region) for frame, box in zip(frames, boxes)]
+    found = sum(box is not None for box in boxes)
+  return pairs_side_by_side(np.stack([face_image(area, config.face_size) for area in areas]),
+                            config), found
+
+
+def pairs_side_by_side(images: np.ndarray, config) -> np.ndarray:
+  """[windows * num_frames, size, size, 3] face images -> [windows, num_frames // 2,
+  size, 2 * size, 3], image j of a window holding its frame 2j on the left and
+  2j + 1 on the right."""
   size, pairs = config.face_size, config.num_frames // 2
-  faces = np.stack([crop_face(frame, box, size, config.face_margin)
-                    for frame, box in zip(frames, boxes)])
   # [windows, pairs, 2, h, w, 3] -> [windows, pairs, h, 2 * w, 3].
-  return faces.reshape(-1, pairs, 2, size, size, 3).transpose(0, 1, 3, 2, 4, 5).reshape(
+  return images.reshape(-1, pairs, 2, size, size, 3).transpose(0, 1, 3, 2, 4, 5).reshape(
       -1, pairs, size, 2 * size, 3)

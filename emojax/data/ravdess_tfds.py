@@ -53,10 +53,14 @@ Action units attach to the clips found in the roots; CSV rows of other clips are
 not used.
 """
 
-  VERSION = tfds.core.Version("1.1.0")
+  VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {"1.0.0": "MFCCs, side-by-side face images, action units, metadata.",
                    "1.1.0": "Blank (black or flat) video frames replaced by the clip's "
-                            "nearest usable frame."}
+                            "nearest usable frame.",
+                   "1.2.0": "Face images by one rule whatever the source: a raw frame's "
+                            "area around its face box that a face-crop video shows "
+                            "(data.video.face_region), a face crop whole; colour "
+                            "normalised per image."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       "Point manual_dir (and the config's roots) at RAVDESS folders in the "
       "original layout: Actor_XX/ folders of .wav/.flac and .mp4/.avi files.")

@@ -47,19 +47,28 @@ class VideoConfig:
       it must be even.
     interval_s: seconds between sampled frames.
     face_size: side in pixels each face is resized to.
-    face_margin: margin added around the detected face box on every side, as
-      a fraction of the box's side.
+    face_region: (x offset, y offset, width, height) of a face image's area
+      from its face box's centre, in box sides (`preprocess.face_area`): by
+      default the area RAVDESS's face-crop videos show, so that a raw frame
+      gives the face those videos give.
   """
   num_frames: int = 6
   interval_s: float = 0.5
   face_size: int = 64
-  face_margin: float = 0.1
+  face_region: tuple[float, float, float, float] = (0.02, 0.03, 0.83, 1.13)
 
   def __post_init__(self):
     if self.num_frames <= 0 or self.num_frames % 2:
       raise ValueError(
           "VideoConfig.num_frames must be a positive even number (frames are "
           f"paired side by side), got {self.num_frames}.")
+
+
+def is_face_crop(path: str) -> bool:
+  """Whether a video file is a face-crop video, each frame a face's area (as
+  `preprocess.face_area` takes it): RAVDESS's release has only .mp4, and the
+  face crops of its clips are .avi."""
+  return path.lower().endswith(".avi")
 
 
 class VideoError(Exception):
@@ -249,9 +258,8 @@ def face_images(path: str, config: VideoConfig,
   """
   times = preprocess.frame_times(duration_s(path), config)[0]
   frames, frames_replaced = usable_frames(path, times)
-  boxes = [detector.detect(frame) for frame in frames]
-  images = preprocess.face_pairs(frames, boxes, config)[0]
-  return images, sum(box is not None for box in boxes), frames_replaced
+  images, found = preprocess.faces(frames, detector.detect, config, is_face_crop(path))
+  return images[0], found, frames_replaced
 
 
 def _default_cascade_path() -> str:

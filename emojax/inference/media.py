@@ -44,6 +44,7 @@ class Video:
   duration_s: float
   # [windows, n] seconds -> per window, [n, h, w, 3] uint8 RGB, as they are decoded.
   read: Callable[[np.ndarray], Iterator[np.ndarray]]
+  face_crop: bool = False  # A face-crop video (emojax.data.video.is_face_crop).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +115,8 @@ def from_file(path: str, audio_config: audio_lib.AudioConfig,
       notes.append("the file has no audio track; the audio heads are skipped")
     video = None
     if "image" in modalities and "video" in tracks:
-      video = Video(video_lib.duration_s(path), functools.partial(_read_frames, path))
+      video = Video(video_lib.duration_s(path), functools.partial(_read_frames, path),
+                    video_lib.is_face_crop(path))
     elif "image" in modalities and extension in VIDEO_EXTENSIONS:
       notes.append("the file has no video track; the image heads are skipped")
     elif "video" in tracks and "au" in modalities:

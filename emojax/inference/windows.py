@@ -181,13 +181,8 @@ def face_windows(video: media_lib.Video, offsets_s: np.ndarray, config: video_li
   how many of its sampled frames a face was found; only one window's frames
   are held at a time."""
   for frames in video.read(preprocess.frame_times(video.duration_s, config, offsets_s)):
-    boxes = detect_faces(frames, detector)
-    yield preprocess.face_pairs(frames, boxes, config)[0], sum(box is not None for box in boxes)
-
-
-def detect_faces(frames: np.ndarray, detector: video_lib.FaceDetector) -> list:
-  """Per frame, the largest face's box or None."""
-  return [detector.detect(frame) for frame in frames]
+    images, found = preprocess.faces(frames, detector.detect, config, video.face_crop)
+    yield images[0], found
 
 
 def face_notes(found: int, sampled: int) -> tuple[str, ...]:
