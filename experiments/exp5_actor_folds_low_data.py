@@ -1,4 +1,5 @@
 r"""Experiment 2's question asked on the honest protocol: architectures 1, 3 and 4
+(and logistic regression on eGeMAPS and on action units, the floor)
 trained on 50% and 25% of each fold's training actors (as many women as men),
 the epoch chosen on the fold's validation actors, tested on its unseen test actors.
 The 100% column is the honest protocol's runs (trained here if missing).
@@ -18,7 +19,8 @@ from experiments import folds as folds_lib
 
 TRAIN_FRACTIONS = (1.0, 0.5, 0.25)
 ROWS = tuple(row for row in exp4_actor_folds.INDUCTIVE_ROWS
-             if row.config in ("concat_au", "concat_equalized_au", "probe_au"))
+             if row.config in ("linear_egemaps", "linear_au", "concat_au",
+                               "concat_equalized_au", "probe_au"))
 
 
 def main(argv):

@@ -71,7 +71,8 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
   _quick("exp4_actor_folds", tmp_path, sample_tfds_dir)
   numbers = _read_json(tmp_path / "quick" / "actor_folds.json")
   rows = numbers["rows"]
-  assert set(rows) == {"audio", "au", "concat_au", "concat_lstm_au", "concat_equalized_au",
+  assert set(rows) == {"linear_egemaps", "linear_compare", "linear_mfcc", "linear_au",
+                       "audio", "au", "concat_au", "concat_lstm_au", "concat_equalized_au",
                        "probe_au", "joint_loss_au", "audio_speech_song", "audio@standardised",
                        "au@standardised", "concat_equalized_au@standardised",
                        "probe_au@standardised"}

@@ -4,7 +4,7 @@ r"""The honest protocol's row for logistic regression on action units (35).
     --workdir=/tmp/emojax_linear_au_fold0
   python -m emojax.main --config=configs/actor_folds/linear_au.py:adam ...  # another setting
 
-Settings: configs/actor_folds/common.py. No experiment runs this row yet.
+Settings: configs/actor_folds/common.py. A row of experiments/exp4_actor_folds.py.
 """
 import ml_collections
 

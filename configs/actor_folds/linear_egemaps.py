@@ -4,7 +4,7 @@ r"""The honest protocol's row for logistic regression on eGeMAPS v02 functionals
     --workdir=/tmp/emojax_linear_egemaps_fold0
   python -m emojax.main --config=configs/actor_folds/linear_egemaps.py:adam ...  # another setting
 
-Settings: configs/actor_folds/common.py. No experiment runs this row yet.
+Settings: configs/actor_folds/common.py. A row of experiments/exp4_actor_folds.py.
 """
 import ml_collections
 
