@@ -26,6 +26,10 @@ def get_data_config() -> ml_collections.ConfigDict:
   # Modalities ("audio", "au") standardised by each actor's own mean and std, test
   # actors' too (unlabelled): speaker normalisation, transductive. () is the study's.
   data.standardise_per_actor = ()
+  # 0: those statistics from all of the actor's clips; k > 0: each clip's from k
+  # other clips of its actor, drawn at random (all the others if it has fewer), as
+  # a deployed speaker enrols with a few unlabelled clips.
+  data.enrol_clips = 0
   # Acoustic functionals per clip (emojax/data/acoustic.py): "egemaps" (88, openSMILE),
   # "compare" (6,373, openSMILE), "mfcc" (time mean and std of each MFCC); "" for none
   # (the study's). Standardised by the training split's statistics.

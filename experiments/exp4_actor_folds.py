@@ -4,7 +4,9 @@ validation actors choose the epoch, its test actors are never seen in training),
 audio and action units from the same recording; audio alone on speech + song; and,
 apart, four networks with each actor's MFCCs and action units standardised by that
 actor's own clips (speaker normalisation, transductive: it reads the test actors'
-unlabelled clips). Each row is a config of configs/actor_folds/.
+unlabelled clips), and the same four with each clip standardised by K in {4, 8,
+16, all} other clips of its actor (enrolment, as deployment can have it). Each row
+is a config of configs/actor_folds/.
 
   python -m experiments.exp4_actor_folds                      # six folds, ours
   python -m experiments.exp4_actor_folds --folds_file=emobox  # EmoBox's six folds
@@ -16,6 +18,7 @@ folds, with each fold's record; and figures/actor_folds_confusion.png.
 """
 from absl import app
 
+from configs.actor_folds import common as honest_configs
 from experiments import common
 from experiments import folds as folds_lib
 from experiments.folds import Row
@@ -40,7 +43,13 @@ INDUCTIVE_ROWS = LINEAR_ROWS + (
 TRANSDUCTIVE_ROWS = tuple(
     row.with_setting("standardised") for row in INDUCTIVE_ROWS
     if row.config in ("audio", "au", "concat_equalized_au", "probe_au"))
-ROWS = INDUCTIVE_ROWS + TRANSDUCTIVE_ROWS
+# Speaker normalisation as deployment can have it: statistics of K other clips.
+# Cheapest first: each row waits for the one before it.
+ENROLMENT_ROWS = tuple(
+    row.with_setting(setting) for config in ("au", "concat_equalized_au", "probe_au", "audio")
+    for row in INDUCTIVE_ROWS if row.config == config
+    for setting in honest_configs.ENROLMENT)
+ROWS = INDUCTIVE_ROWS + TRANSDUCTIVE_ROWS + ENROLMENT_ROWS
 PROBE_ROW = next(row for row in ROWS if row.config == "probe_au")
 
 
@@ -79,6 +88,9 @@ def main(argv):
       + table(INDUCTIVE_ROWS, summaries)
       + "\nTransductive (each actor's features standardised by that actor's own clips, "
       "test actors' included, unlabelled):\n\n" + table(TRANSDUCTIVE_ROWS, summaries)
+      + "\nEnrolment (each clip's features standardised by K other clips of its actor, "
+      "unlabelled, drawn at random; never the clip scored, as a deployed speaker's few "
+      "enrolment clips):\n\n" + table(ENROLMENT_ROWS, summaries)
       + f"\nOne row on one fold: `{folds_lib.command(PROBE_ROW)}`\n")
   common.write_report(folds_lib.report_name("actor_folds"), markdown,
                       {"rows": summaries, "folds": folds, "folds_file": folds_lib.folds_path()},

@@ -153,7 +153,12 @@ def mean_std(summary: dict, key: str) -> str:
 
 
 def normalisation(row: Row) -> str:
-  return "per actor (transductive)" if row.transductive else "inductive"
+  if row.transductive:
+    return "per actor (transductive)"
+  if row.setting in honest_configs.ENROLMENT:
+    clips = "all other" if row.setting == "enrol_all" else honest_configs.ENROLMENT[row.setting]
+    return f"enrolment ({clips} unlabelled clips of the speaker)"
+  return "inductive"
 
 
 def describe_folds(folds: Sequence[int]) -> str:

@@ -44,6 +44,8 @@ def test_every_honest_row_splits_by_actor_pairs_by_clip_and_labels_standardisati
   for setting in honest.SETTINGS:
     config = module.get_config(setting)
     assert (config.data.split.protocol, config.data.pairing) == ("actor_folds", "clip")
-    assert bool(config.data.standardise_per_actor) == (setting in honest.TRANSDUCTIVE)
+    standardised = setting in honest.TRANSDUCTIVE or setting in honest.ENROLMENT
+    assert bool(config.data.standardise_per_actor) == standardised
+    assert config.data.enrol_clips == honest.ENROLMENT.get(setting, 0)
   with pytest.raises(ValueError, match="'tuned': expected one of"):
     module.get_config("tuned")

@@ -75,10 +75,14 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
                        "audio", "au", "concat_au", "concat_lstm_au", "concat_equalized_au",
                        "probe_au", "joint_loss_au", "audio_speech_song", "audio@standardised",
                        "au@standardised", "concat_equalized_au@standardised",
-                       "probe_au@standardised"}
+                       "probe_au@standardised",
+                       *(f"{network}@{setting}" for network in ("au", "concat_equalized_au",
+                                                                "probe_au", "audio")
+                         for setting in ("enrol4", "enrol8", "enrol16", "enrol_all"))}
   probe = rows["probe_au"]
   assert probe["config"] == "configs/actor_folds/probe_au.py"
   assert rows["probe_au@standardised"]["normalisation"] == "per actor (transductive)"
+  assert rows["au@enrol8"]["normalisation"] == "enrolment (8 unlabelled clips of the speaker)"
   for key in ("test_accuracy_mean", "test_accuracy_std", "test_uar_mean", "test_uar_std",
               "audio_probe_test_uar_mean", "au_probe_test_uar_mean"):
     assert 0 <= probe[key] <= 1, key

@@ -172,6 +172,44 @@ def test_standardise_per_actor_centres_and_scales_each_actors_features():
   np.testing.assert_array_equal(standardised[5], values[5])  # Not present: left alone.
 
 
+def test_enrolment_standardises_each_clip_by_other_clips_of_its_actor_only():
+  actors = np.array([1, 1, 1, 1, 2, 2, 2])
+  present = np.array([True, True, True, True, True, True, False])
+  values = np.array([[0.], [2.], [4.], [100.], [10.], [30.], [7.]])
+  # More clips asked for than an actor has: all the others (leave one out).
+  standardised = pipeline.standardise_by_enrolment(values, actors, present, 99, seed=0)
+  others = values[[0, 1, 2], 0]
+  np.testing.assert_allclose(standardised[3], (100 - others.mean()) / others.std(), rtol=1e-6)
+  # An actor's only other clip: centred on it, its std 0 not divided by.
+  np.testing.assert_allclose(standardised[4:6, 0], [-20., 20.])
+  np.testing.assert_array_equal(standardised[6], values[6])  # Not present: left alone.
+
+
+def test_enrolment_draws_k_clips_at_random_from_the_seed():
+  actors = np.zeros(40, int)
+  values = np.random.default_rng(0).normal(size=(40, 3, 5))
+  present = np.ones(40, bool)
+  first = pipeline.standardise_by_enrolment(values, actors, present, 4, seed=0)
+  np.testing.assert_array_equal(first, pipeline.standardise_by_enrolment(
+      values, actors, present, 4, seed=0))
+  assert not np.allclose(first, pipeline.standardise_by_enrolment(
+      values, actors, present, 4, seed=1))
+  # Each clip is standardised by 4 clips' statistics, not by all 40 clips'.
+  assert not np.allclose(first, pipeline.standardise_per_actor(values, actors, present))
+
+
+def test_enrolment_reaches_the_examples_of_every_split(sample_clips):
+  config = _data_config(pairing="clip", standardise_per_actor=("au",), enrol_clips=4)
+  examples = pipeline.split_examples(sample_clips, config, ("audio", "au"))
+  present = sample_clips["has_au"] & (sample_clips["vocal_channel"] == 1)
+  expected = pipeline.standardise_by_enrolment(sample_clips["au"], sample_clips["actor"],
+                                               present, 4, config.split.seed)
+  for split in examples.values():
+    np.testing.assert_array_equal(split["au"], expected[split["au_clip"]])
+    # The audio, not named in standardise_per_actor, is as stored.
+    np.testing.assert_array_equal(split["audio"], sample_clips["mfcc"][split["audio_clip"]])
+
+
 def test_standardise_per_actor_reaches_the_examples_of_every_split(sample_clips):
   config = _data_config(pairing="clip", standardise_per_actor=("audio", "au"))
   examples = pipeline.split_examples(sample_clips, config, ("audio", "au"))

@@ -9,7 +9,12 @@ import ml_collections
 # Each setting adds one change to the one before it, as exp6's ladder climbs;
 # "standardised" and "dropout_standardised" read the test actors' unlabelled
 # clips (transductive).
-SETTINGS = ("study", "standardised", "adam", "time_pooling", "dropout", "dropout_standardised")
+# Apart from the ladder, "enrolK" is the study's training with each clip
+# standardised by K other clips of its actor (enrolment: unlabelled, never the
+# scored clip, as a deployed speaker gives them); "enrol_all" by all the others.
+ENROLMENT = {"enrol4": 4, "enrol8": 8, "enrol16": 16, "enrol_all": 10**6}
+SETTINGS = ("study", "standardised", "adam", "time_pooling", "dropout",
+            "dropout_standardised", *ENROLMENT)
 TRANSDUCTIVE = ("standardised", "dropout_standardised")
 
 
@@ -22,12 +27,14 @@ def honest(config: ml_collections.ConfigDict, setting: str) -> ml_collections.Co
   config.data.pairing = "clip"
   config.train.num_epochs = 10  # 25 in the study; 10 fit 2 CPU cores.
   config.train.log_test_metrics = False  # The tables read the selected epoch's test metrics.
-  if setting in TRANSDUCTIVE:
+  if setting in TRANSDUCTIVE or setting in ENROLMENT:
     # Per actor instead of per clip: a clip's loudness and pitch relative to its
     # actor's other clips are kept, the actor's own level and timbre removed.
     config.data.standardise_per_actor = ("audio", "au")
     config.data.audio.normalise = False
-  if setting == "study" or setting == "standardised":
+  if setting in ENROLMENT:
+    config.data.enrol_clips = ENROLMENT[setting]
+  if setting in ("study", "standardised", *ENROLMENT):
     return config
   # Averaged over time, the audio embedding is 640-d instead of 40,960-d and
   # slower to fit with SGD at 0.01, hence Adam and 30 epochs first.

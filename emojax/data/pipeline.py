@@ -55,9 +55,33 @@ def standardise_per_actor(values: np.ndarray, actors: np.ndarray,
   return standardised
 
 
+def standardise_by_enrolment(values: np.ndarray, actors: np.ndarray, present: np.ndarray,
+                             enrol_clips: int, seed: int) -> np.ndarray:
+  """As `standardise_per_actor`, but each present row by the mean and std of
+  `enrol_clips` other present rows of its actor, drawn at random (all the others
+  where it has fewer): a speaker's few unlabelled enrolment clips, as deployment
+  has them, never the clip being standardised."""
+  standardised = values.astype(np.float32, copy=True)
+  axes = tuple(axis for axis in range(values.ndim) if axis != 1)
+  rng = np.random.default_rng(seed)
+  for actor in np.unique(actors[present]):
+    rows = np.flatnonzero(present & (actors == actor))
+    for row in rows:
+      others = rows[rows != row]
+      if len(others) > enrol_clips:
+        others = rng.choice(others, enrol_clips, replace=False)
+      enrolment = values[np.sort(others)]
+      mean = enrolment.mean(axis=axes, keepdims=True)[0]
+      std = enrolment.std(axis=axes, keepdims=True)[0]
+      standardised[row] = (values[row] - mean) / np.where(std > 0, std, 1.0)
+  return standardised
+
+
 def _standardised(clips: dict[str, np.ndarray], to_standardise: Sequence[str],
-                  modalities: Sequence[str], wanted: np.ndarray) -> dict[str, np.ndarray]:
-  """The clips with the network's `to_standardise` modalities standardised per actor."""
+                  modalities: Sequence[str], wanted: np.ndarray, enrol_clips: int,
+                  seed: int) -> dict[str, np.ndarray]:
+  """The clips with the network's `to_standardise` modalities standardised per actor:
+  by all its clips (`enrol_clips` 0), or each clip by `enrol_clips` others."""
   unknown = set(to_standardise) - set(STANDARDISABLE)
   if unknown:
     raise ValueError(f"config.data.standardise_per_actor has {sorted(unknown)}; "
@@ -65,7 +89,12 @@ def _standardised(clips: dict[str, np.ndarray], to_standardise: Sequence[str],
   clips = dict(clips)
   for modality in set(to_standardise) & set(modalities):  # Not the arrays it never reads.
     key, has = STANDARDISABLE[modality]
-    clips[key] = standardise_per_actor(clips[key], clips["actor"], wanted & clips[has])
+    present = wanted & clips[has]
+    if enrol_clips:
+      clips[key] = standardise_by_enrolment(clips[key], clips["actor"], present, enrol_clips,
+                                            seed)
+    else:
+      clips[key] = standardise_per_actor(clips[key], clips["actor"], present)
   return clips
 
 
@@ -110,7 +139,9 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   the other modality in the same split, so that no example goes unused.
   `standardise_per_actor` modalities are standardised by each actor's own
   clips (of the wanted vocal channels), test actors' included: no labels, but
-  transductive, as speaker normalisation is.
+  transductive, as speaker normalisation is; with `enrol_clips` k, each clip by
+  k other clips of its actor instead (enrolment: the scored clip is never
+  among them).
 
   Args:
     clips: arrays from `ravdess_tfds.load_clips`.
@@ -132,7 +163,8 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   audio_side = [m for m in modalities if m in AUDIO]
   check_pairing(data_config, modalities)
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
-  clips = _standardised(clips, data_config.standardise_per_actor, modalities, wanted)
+  clips = _standardised(clips, data_config.standardise_per_actor, modalities, wanted,
+                        data_config.enrol_clips, data_config.split.seed)
   labels, actors = clips["label"].astype(np.int32), clips["actor"]
   by_clip = audio_side and visual and data_config.pairing == "clip"
 
