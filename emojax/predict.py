@@ -2,11 +2,13 @@ r"""Predicts the emotion of audio and video files with a trained run.
 
   python -m emojax.predict --workdir=/tmp/emojax_probe clip.mp4 speech.wav folder/
   python -m emojax.predict --workdir=/tmp/emojax_probe --format=json folder/
+  python -m emojax.predict --workdir=/tmp/audio_enrol8 --enrol=speaker_clips/ clip.wav
 
 Prints, per input, the probability of every emotion from each head the inputs
 allow, and the top emotion; a folder is searched for media files, with a
 progress bar. An input that cannot be read gets one error line and the others
-go on; the exit status is then 1 (2 if the run directory cannot be used).
+go on; the exit status is then 1 (2 if the run directory or the enrolment
+clips cannot be used).
 The work is done by emojax.inference.Predictor.
 """
 import json
@@ -27,6 +29,10 @@ _FORMAT = flags.DEFINE_enum("format", "table", ["table", "json"],
                             "table: readable; json: one JSON object per input and line.")
 _STEP = flags.DEFINE_integer("step", None, "The epoch whose checkpoint to use (default: the "
                              "one selected on validation).")
+_ENROL = flags.DEFINE_string(
+    "enrol", None, "A folder (or file) of a few unlabelled clips of the speaker of every "
+    "input: their MFCC statistics standardise the inputs, as a run trained on MFCCs "
+    "standardised per actor (configs/actor_folds/*.py:enrol8, ...) needs.")
 _CONV_IMPL = flags.DEFINE_enum("conv_impl", None, conv_backend.CHOICES, conv_backend.FLAG_HELP)
 flags.mark_flag_as_required("workdir")
 
@@ -91,9 +97,16 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # Orbax and JAX log every restore at INFO.
   if _CONV_IMPL.value:
     conv_backend.select(_CONV_IMPL.value)
+  enrol = []
+  if _ENROL.value:
+    enrol, _ = media_files([_ENROL.value])
+    if not enrol:
+      print(f"error: --enrol {_ENROL.value}: no audio or video file in this folder.",
+            file=sys.stderr)
+      return 2
   try:
-    predictor = inference.Predictor.from_workdir(_WORKDIR.value, _STEP.value)
-  except inference.WorkdirError as error:
+    predictor = inference.Predictor.from_workdir(_WORKDIR.value, _STEP.value, enrol)
+  except (inference.WorkdirError, inference.InputError) as error:
     print(f"error: {error}", file=sys.stderr)
     return 2
   files, empty_folders = media_files(inputs)

@@ -21,6 +21,7 @@ import soundfile
 import soxr
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from configs import audio as audio_config
 from configs import concat
 from configs import probe
 from emojax import checkpoints
@@ -48,6 +49,9 @@ WAV = "ravdess_original_samples/Actor_01/03-01-02-01-01-02-01.wav"
 # The same recording's face crops: 15 frames, 224x224, 5 fps, no audio.
 FACECROP_AVI = "ravdess_facecrops/Actor_05/01-01-03-01-01-02-05.avi"
 ALL_HEADS = {"joint", "audio_probe", "image_probe"}
+# Four other clips of actor 05, unlabelled enrolment for FLAC's speaker.
+ENROL_FLACS = ("03-01-01-01-01-01-05.flac", "03-01-02-01-01-01-05.flac",
+               "03-01-04-01-01-01-05.flac", "03-01-05-01-01-01-05.flac")
 
 
 def _small(config):
@@ -146,7 +150,8 @@ def test_one_window_gives_exactly_the_training_face_images(sample_dir):
   config = video_lib.VideoConfig()
   detector = video_lib.FaceDetector()
   path = str(sample_dir / FACECROP_AVI)
-  video = media.Video(3.0, lambda times: video_lib.usable_frames_by_window(path, times))
+  video = media.Video(3.0, lambda times: video_lib.usable_frames_by_window(path, times),
+                      face_crop=video_lib.is_face_crop(path))
   [(images, found)] = inference_windows.face_windows(video, preprocess.CENTRED, config, detector)
   expected, expected_found, _ = video_lib.face_images(path, config, detector)
   assert images.shape == (3, 64, 128, 3) and found == expected_found
@@ -350,19 +355,56 @@ def test_an_action_unit_only_network_is_rejected(tmp_path):
     inference.Predictor.from_workdir(_write_run(tmp_path / "au_only", config))
 
 
-def test_a_network_trained_on_audio_standardised_per_actor_is_rejected(tmp_path):
-  config = _small(probe.get_config())
+def _per_speaker_run(tmp_path):
+  config = _small(audio_config.get_config())
   config.data.standardise_per_actor = ("audio",)
-  with pytest.raises(inference.WorkdirError, match="standardised by each actor's own clips"):
-    inference.Predictor.from_workdir(_write_run(tmp_path / "standardised", config))
+  config.data.audio.normalise = False
+  config.data.enrol_clips = 8
+  return _write_run(tmp_path / "per_speaker", config)
+
+
+def test_a_network_trained_on_audio_standardised_per_actor_needs_enrolment(tmp_path):
+  with pytest.raises(inference.WorkdirError, match=r"give a few clips of the same speaker "
+                     r"\(--enrol\)"):
+    inference.Predictor.from_workdir(_per_speaker_run(tmp_path))
+
+
+def test_enrolment_is_refused_for_a_run_of_clips_on_their_own(tmp_path, sample_dir):
+  run = _write_run(tmp_path / "plain", _small(audio_config.get_config()))
+  with pytest.raises(inference.WorkdirError, match="applies only to runs standardised"):
+    inference.Predictor.from_workdir(run, enrol=[str(sample_dir / FLAC)])
+
+
+def test_enrolment_clips_standardise_every_input_by_the_speakers_statistics(tmp_path,
+                                                                           sample_dir):
+  enrol = [str(sample_dir / "ravdess/Actor_05" / name) for name in ENROL_FLACS]
+  predictor = inference.Predictor.from_workdir(_per_speaker_run(tmp_path), enrol=enrol)
+  windows = np.concatenate([predictor.inputs(predictor.media(path)).audio for path in enrol])
+  mean, std = predictor.network.speaker_statistics
+  assert mean.shape == std.shape == (40, 1)
+  np.testing.assert_allclose(mean[:, 0], windows.mean(axis=(0, 2)), rtol=1e-5)
+  np.testing.assert_allclose(std[:, 0], windows.std(axis=(0, 2)), rtol=1e-5)
+  # A clip predicted is its MFCCs standardised by those statistics, then the network.
+  clip = predictor.inputs(predictor.media(str(sample_dir / FLAC))).audio
+  predicted = predictor.predict(str(sample_dir / FLAC)).heads["joint"]
+  predictor.network.speaker_statistics = None
+  by_hand = predictor.network.window_probabilities((clip - mean) / std, None)["joint"][0]
+  np.testing.assert_allclose(list(predicted.values()), by_hand, rtol=1e-5)
+
+
+def test_an_enrolment_clip_without_audio_is_named(tmp_path, sample_dir):
+  with pytest.raises(inference.InputError, match="02-01-03-01-01-02-05.mp4: an enrolment clip "
+                     "needs audio"):
+    inference.Predictor.from_workdir(_per_speaker_run(tmp_path),
+                                     enrol=[str(sample_dir / SILENT_MP4)])
 
 
 # The command.
 
-def _predict_command(workdir, *inputs, output_format="json"):
+def _predict_command(workdir, *inputs, output_format="json", extra=()):
   return subprocess.run(
       [sys.executable, "-m", "emojax.predict", f"--workdir={workdir}", f"--format={output_format}",
-       *map(str, inputs)],
+       *extra, *map(str, inputs)],
       cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
@@ -493,5 +535,19 @@ def test_frames_given_as_arrays_give_the_files_face_images(predictor, sample_dir
   path = str(sample_dir / FACECROP_AVI)
   frames = video_lib.read_frames(path, np.arange(15) / 5)  # Every frame; the last is black.
   from_arrays = predictor.inputs(media.from_arrays(None, frames, None, 5, 22050,
-                                                   predictor.model.modalities))
+                                                   predictor.model.modalities, face_crop=True))
   np.testing.assert_array_equal(from_arrays.images, predictor.inputs(predictor.media(path)).images)
+
+
+def test_command_enrols_a_speaker_from_a_folder(tmp_path, sample_dir):
+  run = _per_speaker_run(tmp_path)
+  speaker = tmp_path / "speaker"
+  speaker.mkdir()
+  for name in ENROL_FLACS:
+    shutil.copy(sample_dir / "ravdess/Actor_05" / name, speaker)
+  enrolled = _predict_command(run, sample_dir / FLAC, extra=(f"--enrol={speaker}",))
+  assert enrolled.returncode == 0, enrolled.stderr
+  assert json.loads(enrolled.stdout)["modalities"] == ["audio"]
+  (tmp_path / "empty").mkdir()
+  empty = _predict_command(run, sample_dir / FLAC, extra=(f"--enrol={tmp_path / 'empty'}",))
+  assert empty.returncode == 2 and "no audio or video file in this folder" in empty.stderr

@@ -167,7 +167,8 @@ def _scan(path: str, config: audio_lib.AudioConfig, holds_video: bool) -> AudioS
 
 
 def from_arrays(audio: np.ndarray | None, frames: np.ndarray | None, sample_rate: int | None,
-                fps: float | None, target_rate: int, modalities: tuple[str, ...]) -> Media:
+                fps: float | None, target_rate: int, modalities: tuple[str, ...],
+                face_crop: bool = False) -> Media:
   """`from_file` for arrays: the audio downmixed and resampled as `audio_lib.load_audio` does.
 
   Args:
@@ -175,6 +176,8 @@ def from_arrays(audio: np.ndarray | None, frames: np.ndarray | None, sample_rate
     frames: [frames, height, width, 3] uint8 RGB video frames, or None.
     sample_rate: Hz of `audio`; fps: frames per second of `frames`.
     target_rate: Hz the network's MFCCs are computed at.
+    face_crop: whether `frames` are a face-crop video's, used whole, rather than
+      frames in which to find the face.
   Raises:
     ValueError: if neither input is given, a rate is missing, or a shape is wrong.
   """
@@ -197,7 +200,7 @@ def from_arrays(audio: np.ndarray | None, frames: np.ndarray | None, sample_rate
   video = None
   if frames is not None and "image" in modalities:
     frames = np.asarray(frames)
-    video = Video(len(frames) / fps, functools.partial(_frames_at, frames, fps))
+    video = Video(len(frames) / fps, functools.partial(_frames_at, frames, fps), face_crop)
   elif frames is not None and "au" in modalities:
     notes.append(_AU_NOTE)
   return _without_silence(Media(None, waveform, video, tuple(notes)))

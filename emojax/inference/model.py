@@ -25,10 +25,14 @@ class Network:
   """A restored network's heads, applied to batches of windows."""
 
   def __init__(self, model: fusion.FusionNetwork, params,
-               acoustic_statistics: dict[str, np.ndarray] | None = None):
+               acoustic_statistics: dict[str, np.ndarray] | None = None,
+               speaker_statistics: tuple[np.ndarray, np.ndarray] | None = None):
     self.model = model
     self._params = params
     self._acoustic_statistics = acoustic_statistics
+    # A speaker's MFCC mean and std ([n_mfcc, 1] each) for a run trained on MFCCs
+    # standardised per actor; None for the others.
+    self.speaker_statistics = speaker_statistics
     self._apply = jax.jit(functools.partial(_head_probabilities, model=model))
 
   def window_probabilities(self, audio: np.ndarray | None, images: np.ndarray | None,
@@ -37,11 +41,15 @@ class Network:
     for every head the given inputs allow.
 
     Args:
-      audio: [windows, n_mfcc, num_frames] float32 or None.
+      audio: [windows, n_mfcc, num_frames] float32 or None (standardised here by
+        `speaker_statistics` if set).
       images: [windows, pairs, face_size, 2 * face_size, 3] uint8 or None.
       acoustic: [windows, F] float32 functionals, not standardised (standardised here
         by the run's training statistics), or None.
     """
+    if audio is not None and self.speaker_statistics is not None:
+      mean, std = self.speaker_statistics
+      audio = ((audio - mean) / std).astype(np.float32)
     if acoustic is not None and "acoustic" in self.model.modalities:
       acoustic = acoustic_lib.standardise(acoustic, self._acoustic_statistics)
     else:
@@ -64,20 +72,21 @@ class Network:
             for head, values in outputs.items()}
 
 
-def restore(workdir: str, step: int | None = None
+def restore(workdir: str, step: int | None = None, enrolled: bool = False
             ) -> tuple[fusion.FusionNetwork, dict, features_lib.FeatureConfig]:
   """The network of `<workdir>/config.json`, its parameters and its preprocessing.
 
   Args:
     workdir: a run directory of `python -m emojax.main`.
     step: the epoch whose checkpoint to use (default: the one selected on validation).
+    enrolled: whether the caller gives the speaker's enrolment clips.
   Raises:
     WorkdirError: naming the directory, if it has no config or checkpoint, the
       checkpoint is damaged (naming the intact epochs) or not finite, the
       checkpoint's parameters do not fit the config's network, the
       network reads only action units (which cannot be made from media), or
-      it was trained on audio standardised per actor (one clip has no actor's
-      statistics).
+      it was trained on audio standardised per actor and is not `enrolled` (one
+      clip has no speaker's statistics), or is `enrolled` but was not.
   """
   config = run_dir.require_config(workdir)
   try:
@@ -95,11 +104,17 @@ def restore(workdir: str, step: int | None = None
         f"The network of {workdir} reads {model.modalities} only; facial action units "
         "cannot be extracted from media here (they come from OpenFace), so it cannot "
         "predict on files.")
-  if "audio" in config.data.get("standardise_per_actor", ()):
+  per_speaker = "audio" in config.data.get("standardise_per_actor", ())
+  if per_speaker and not enrolled:
     raise WorkdirError(
         f"The network of {workdir} was trained on MFCCs standardised by each actor's own "
-        "clips (config.data.standardise_per_actor); a clip on its own has no actor "
-        "statistics to standardise it by, so it cannot predict on files.")
+        "clips (config.data.standardise_per_actor); a clip on its own has no speaker "
+        "statistics to standardise it by: give a few clips of the same speaker (--enrol).")
+  if enrolled and not per_speaker:
+    raise WorkdirError(
+        f"The network of {workdir} was trained on MFCCs of each clip on its own; speaker "
+        "enrolment (--enrol) applies only to runs standardised per actor "
+        "(config.data.standardise_per_actor).")
   params = _restore_params(workdir, config, step)
   _check_params(workdir, params, model, features)
   return model, params, features

@@ -6,6 +6,7 @@ run's network). A batch of windows is classified as soon as it is made, so
 memory does not grow with the clip's length.
 """
 import dataclasses
+from typing import Sequence
 
 import numpy as np
 
@@ -61,12 +62,35 @@ class Predictor:
     self.detector = video_lib.FaceDetector()
 
   @classmethod
-  def from_workdir(cls, workdir: str, step: int | None = None) -> "Predictor":
+  def from_workdir(cls, workdir: str, step: int | None = None,
+                   enrol: Sequence[str] = ()) -> "Predictor":
     """The network of `<workdir>/config.json` with the checkpoint selected on validation
-    (or epoch `step`'s); raises `WorkdirError` as `model.restore` says."""
-    model, params, features = model_lib.restore(workdir, step)
-    return cls(model, params, features,
-               model_lib.restore_acoustic_statistics(workdir, model, features))
+    (or epoch `step`'s); raises `WorkdirError` as `model.restore` says.
+
+    A run trained on MFCCs standardised per actor needs `enrol`: a few unlabelled
+    clips of the speaker to be classified, whose MFCCs' mean and std standardise
+    every clip predicted (`InputError` names an enrolment file without audio).
+    """
+    model, params, features = model_lib.restore(workdir, step, enrolled=bool(enrol))
+    predictor = cls(model, params, features,
+                    model_lib.restore_acoustic_statistics(workdir, model, features))
+    if enrol:
+      predictor.network.speaker_statistics = predictor.speaker_statistics(enrol)
+    return predictor
+
+  def speaker_statistics(self, paths: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The [n_mfcc, 1] mean and std of the MFCC windows of `paths` (a speaker's
+    enrolment clips), over clips and frames, as training standardises by an actor's
+    clips; a constant coefficient's std is 1."""
+    windows = []
+    for path in paths:
+      audio = self.inputs(dataclasses.replace(self.media(path), video=None)).audio
+      if audio is None:
+        raise media_lib.InputError(f"{path}: an enrolment clip needs audio; it has none.")
+      windows.append(audio)
+    windows = np.concatenate(windows)
+    std = windows.std(axis=(0, 2))[:, None]
+    return windows.mean(axis=(0, 2))[:, None], np.where(std > 0, std, 1.0)
 
   def media(self, path: str) -> media_lib.Media:
     """The tracks of `path` this network reads; raises `InputError` naming a bad file."""
@@ -92,19 +116,23 @@ class Predictor:
     return self.classify(path, self.windows(self.media(path)))
 
   def predict_arrays(self, audio: np.ndarray | None = None, frames: np.ndarray | None = None,
-                     *, sample_rate: int | None = None, fps: float | None = None) -> Prediction:
+                     *, sample_rate: int | None = None, fps: float | None = None,
+                     face_crop: bool = False) -> Prediction:
     """Predicts a clip given as arrays, with the same preprocessing as `predict`.
 
     Args:
       audio: [samples] or [samples, channels] float waveform in [-1, 1], or None.
       frames: [frames, height, width, 3] uint8 RGB video frames, or None.
       sample_rate: Hz of `audio`; fps: frames per second of `frames`.
+      face_crop: whether `frames` are face crops (used whole, as a `.avi` file's
+        frames are) rather than frames in which to find the face.
     Raises:
       ValueError: if neither input is given, a rate is missing or a shape is wrong.
       InputError: if the inputs give nothing the network reads.
     """
     media = media_lib.from_arrays(audio, frames, sample_rate, fps,
-                                  self.features.audio.sample_rate, self.model.modalities)
+                                  self.features.audio.sample_rate, self.model.modalities,
+                                  face_crop)
     return self.classify(None, self.windows(media))
 
   def classify(self, file: str | None, clip: windows_lib.ClipWindows) -> Prediction:
