@@ -1,12 +1,13 @@
 r"""The honest protocol: logistic regression on standard features (the field's
-floor) and experiment 1's networks on every fold by actor (each fold's
-validation actors choose the epoch, its test actors are never seen in training),
-audio and action units from the same recording; audio alone on speech + song; and,
+floor), networks on openSMILE's ComParE functionals, and experiment 1's networks
+on every fold by actor (each fold's validation actors choose the epoch, its test
+actors are never seen in training), audio and action units from the same
+recording; audio alone on speech + song; and,
 apart, four networks with each actor's MFCCs and action units standardised by that
 actor's own clips (speaker normalisation, transductive: it reads the test actors'
-unlabelled clips), and the same four with each clip standardised by K in {4, 8,
-16, all} other clips of its actor (enrolment, as deployment can have it). Each row
-is a config of configs/actor_folds/.
+unlabelled clips), and those and the ComParE networks with each clip standardised
+by K in {4, 8, 16, all} other clips of its actor (enrolment, as deployment can
+have it). Each row is a config of configs/actor_folds/.
 
   python -m experiments.exp4_actor_folds                      # six folds, ours
   python -m experiments.exp4_actor_folds --folds_file=emobox  # EmoBox's six folds
@@ -30,7 +31,13 @@ LINEAR_ROWS = (
     Row("linear: MFCC mean + std", "linear_mfcc"),
     Row("linear: action units", "linear_au"),
 )
-INDUCTIVE_ROWS = LINEAR_ROWS + (
+# The MFCC CNN's place taken by an MLP on ComParE 2016 functionals.
+FUNCTIONALS_ROWS = (
+    Row("MLP on ComParE", "mlp_compare"),
+    Row("3: concat, equalised, ComParE MLP", "compare_au"),
+    Row("4: probe, ComParE MLP", "probe_compare_au"),
+)
+INDUCTIVE_ROWS = LINEAR_ROWS + FUNCTIONALS_ROWS + (
     Row("audio CNN", "audio"),
     Row("action units alone", "au"),
     Row("1: concat", "concat_au"),
@@ -46,7 +53,9 @@ TRANSDUCTIVE_ROWS = tuple(
 # Speaker normalisation as deployment can have it: statistics of K other clips.
 # Cheapest first: each row waits for the one before it.
 ENROLMENT_ROWS = tuple(
-    row.with_setting(setting) for config in ("au", "concat_equalized_au", "probe_au", "audio")
+    row.with_setting(setting)
+    for config in ("au", "mlp_compare", "compare_au", "probe_compare_au", "concat_equalized_au",
+                   "probe_au", "audio")
     for row in INDUCTIVE_ROWS if row.config == config
     for setting in honest_configs.ENROLMENT)
 ROWS = INDUCTIVE_ROWS + TRANSDUCTIVE_ROWS + ENROLMENT_ROWS

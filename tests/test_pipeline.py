@@ -175,14 +175,21 @@ def test_standardise_per_actor_centres_and_scales_each_actors_features():
 def test_enrolment_standardises_each_clip_by_other_clips_of_its_actor_only():
   actors = np.array([1, 1, 1, 1, 2, 2, 2])
   present = np.array([True, True, True, True, True, True, False])
-  values = np.array([[0.], [2.], [4.], [100.], [10.], [30.], [7.]])
+  values = np.array([[0.], [2.], [4.], [6.], [10.], [15.], [7.]])
   # More clips asked for than an actor has: all the others (leave one out).
   standardised = pipeline.standardise_by_enrolment(values, actors, present, 99, seed=0)
   others = values[[0, 1, 2], 0]
-  np.testing.assert_allclose(standardised[3], (100 - others.mean()) / others.std(), rtol=1e-6)
+  np.testing.assert_allclose(standardised[3], (6 - others.mean()) / others.std(), rtol=1e-6)
   # An actor's only other clip: centred on it, its std 0 not divided by.
-  np.testing.assert_allclose(standardised[4:6, 0], [-20., 20.])
+  np.testing.assert_allclose(standardised[4:6, 0], [-5., 5.])
   np.testing.assert_array_equal(standardised[6], values[6])  # Not present: left alone.
+
+
+def test_enrolment_clips_what_a_nearly_constant_feature_blows_up():
+  actors = np.zeros(3, int)
+  values = np.array([[1.0], [1.0 + 1e-9], [2.0]])
+  standardised = pipeline.standardise_by_enrolment(values, actors, np.ones(3, bool), 2, 0)
+  assert standardised[2, 0] == pipeline.ENROLMENT_LIMIT
 
 
 def test_enrolment_draws_k_clips_at_random_from_the_seed():

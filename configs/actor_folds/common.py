@@ -18,6 +18,20 @@ SETTINGS = ("study", "standardised", "adam", "time_pooling", "dropout",
 TRANSDUCTIVE = ("standardised", "dropout_standardised")
 
 
+def functionals_for_audio(config: ml_collections.ConfigDict,
+                          features: str = "compare") -> ml_collections.ConfigDict:
+  """`config` with its MFCC CNN replaced by an MLP on the clip's acoustic functionals
+  (openSMILE's `features`), its audio probe by theirs."""
+  config.model.audio_encoder = ""
+  config.model.acoustic_encoder = "mlp"
+  config.model.acoustic_widths = (256,)
+  config.data.acoustic = features
+  if "audio_probe_ce" in config.loss.terms:
+    config.loss.terms.acoustic_probe_ce = config.loss.terms.audio_probe_ce
+    del config.loss.terms["audio_probe_ce"]
+  return config
+
+
 def honest(config: ml_collections.ConfigDict, setting: str) -> ml_collections.ConfigDict:
   """`config` (a network of configs/) on folds by actor, trained as `setting` says."""
   if setting not in SETTINGS:
@@ -30,7 +44,8 @@ def honest(config: ml_collections.ConfigDict, setting: str) -> ml_collections.Co
   if setting in TRANSDUCTIVE or setting in ENROLMENT:
     # Per actor instead of per clip: a clip's loudness and pitch relative to its
     # actor's other clips are kept, the actor's own level and timbre removed.
-    config.data.standardise_per_actor = ("audio", "au")
+    config.data.standardise_per_actor = (
+        ("audio", "au", "acoustic") if config.model.acoustic_encoder else ("audio", "au"))
     config.data.audio.normalise = False
   if setting in ENROLMENT:
     config.data.enrol_clips = ENROLMENT[setting]

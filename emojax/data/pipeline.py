@@ -25,7 +25,8 @@ VISUAL = ("image", "au")  # The visual modalities: face images or action units.
 AUDIO = ("audio", "acoustic")
 _HAS = {"image": "has_video", "au": "has_au"}
 # The modalities config.data.standardise_per_actor takes, and their arrays in the clips.
-STANDARDISABLE = {"audio": ("mfcc", "has_audio"), "au": ("au", "has_au")}
+STANDARDISABLE = {"audio": ("mfcc", "has_audio"), "au": ("au", "has_au"),
+                  "acoustic": ("acoustic", "has_audio")}
 Examples = dict[str, np.ndarray]
 
 
@@ -35,6 +36,12 @@ def _vocal_channel_codes(names: Sequence[str]) -> list[int]:
     raise ValueError(f"config.data.vocal_channels has {sorted(unknown)}; "
                      f"expected some of {sorted(VOCAL_CHANNELS)}.")
   return [VOCAL_CHANNELS[name] for name in names]
+
+
+# Values standardised by an enrolment are clipped to +- this: a feature nearly
+# constant in a few clips (one of ComParE's 6,373 over 8 enrolment clips) would
+# otherwise be blown up to overflow.
+ENROLMENT_LIMIT = 10.0
 
 
 def standardise_per_actor(values: np.ndarray, actors: np.ndarray,
@@ -60,7 +67,7 @@ def standardise_by_enrolment(values: np.ndarray, actors: np.ndarray, present: np
   """As `standardise_per_actor`, but each present row by the mean and std of
   `enrol_clips` other present rows of its actor, drawn at random (all the others
   where it has fewer): a speaker's few unlabelled enrolment clips, as deployment
-  has them, never the clip being standardised."""
+  has them, never the clip being standardised; clipped to +- `ENROLMENT_LIMIT`."""
   standardised = values.astype(np.float32, copy=True)
   axes = tuple(axis for axis in range(values.ndim) if axis != 1)
   rng = np.random.default_rng(seed)
@@ -73,7 +80,8 @@ def standardise_by_enrolment(values: np.ndarray, actors: np.ndarray, present: np
       enrolment = values[np.sort(others)]
       mean = enrolment.mean(axis=axes, keepdims=True)[0]
       std = enrolment.std(axis=axes, keepdims=True)[0]
-      standardised[row] = (values[row] - mean) / np.where(std > 0, std, 1.0)
+      standardised[row] = np.clip((values[row] - mean) / np.where(std > 0, std, 1.0),
+                                  -ENROLMENT_LIMIT, ENROLMENT_LIMIT)
   return standardised
 
 

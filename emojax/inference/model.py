@@ -14,6 +14,7 @@ from emojax.data import acoustic as acoustic_lib
 from emojax.data import action_units
 from emojax.data import audio as audio_lib
 from emojax.data import features as features_lib
+from emojax.data import pipeline
 from emojax.data import video as video_lib
 from emojax.models import fusion
 
@@ -49,7 +50,8 @@ class Network:
     """
     if audio is not None and self.speaker_statistics is not None:
       mean, std = self.speaker_statistics
-      audio = ((audio - mean) / std).astype(np.float32)
+      audio = np.clip((audio - mean) / std, -pipeline.ENROLMENT_LIMIT,
+                      pipeline.ENROLMENT_LIMIT).astype(np.float32)
     if acoustic is not None and "acoustic" in self.model.modalities:
       acoustic = acoustic_lib.standardise(acoustic, self._acoustic_statistics)
     else:
