@@ -15,11 +15,14 @@ have it). Each row is a config of configs/actor_folds/.
 
 Writes results/actor_folds.{md,json} (actor_folds_emobox with EmoBox's folds): per
 row and head, test accuracy and unweighted average recall (UAR), mean +- std over
-folds, with each fold's record; and figures/actor_folds_confusion.png.
+folds, with each fold's record; the same rows as network x features x normalisation,
+with the targets reached, in results/baselines.{md,json} (experiments/baselines.py);
+and figures/actor_folds_confusion.png.
 """
 from absl import app
 
 from configs.actor_folds import common as honest_configs
+from experiments import baselines
 from experiments import common
 from experiments import folds as folds_lib
 from experiments.folds import Row
@@ -103,6 +106,10 @@ def main(argv):
       + f"\nOne row on one fold: `{folds_lib.command(PROBE_ROW)}`\n")
   common.write_report(folds_lib.report_name("actor_folds"), markdown,
                       {"rows": summaries, "folds": folds, "folds_file": folds_lib.folds_path()},
+                      runs)
+  entries = baselines.rows(ROWS, summaries)
+  common.write_report(folds_lib.report_name("baselines"), baselines.markdown(entries, folds),
+                      {"rows": entries, "folds": folds, "folds_file": folds_lib.folds_path()},
                       runs)
   # Fold 0's validation actors choose the network whose fold-0 test confusion is shown.
   common.plot_best_confusion(

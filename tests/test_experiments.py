@@ -90,6 +90,12 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
   (record,) = probe["folds"]
   assert (record["train"], record["val"], record["test"]) == ([5], [1], [2])
   assert record["selected_on"] == [1] and record["selected_epoch"] == 1
+  table = _read_json(tmp_path / "quick" / "baselines.json")["rows"]
+  assert {entry["normalisation"] for entry in table} == {
+      "inductive", "per_actor", "enrol-4", "enrol-8", "enrol-16", "enrol-all"}
+  (probe_entry,) = [entry for entry in table if entry["name"] == "probe_au"]
+  assert probe_entry["folds"] == probe["folds"]
+  assert probe_entry["test_uar_mean"] == probe["test_uar_mean"]
   markdown = (tmp_path / "quick" / "actor_folds.md").read_text()
   assert "python -m emojax.main --config=configs/actor_folds/probe_au.py " in markdown
   # The record stands in for the run: a second report trains nothing.
