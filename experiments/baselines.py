@@ -58,8 +58,9 @@ def rows(table_rows: Sequence[Row], summaries: dict[str, dict]) -> list[dict]:
         "name": row.name, "network": network, "features": features,
         "normalisation": normalisation(row), "config": row.config_arg,
         "folds": summary["folds"], "num_folds": summary["num_folds"],
-        **{key: summary.get(key) for key in ("test_uar_mean", "test_uar_std",
-                                              "test_accuracy_mean", "test_accuracy_std")}})
+        **{key: summary.get(key) for key in ("val_uar_mean", "val_uar_std", "test_uar_mean",
+                                              "test_uar_std", "test_accuracy_mean",
+                                              "test_accuracy_std")}})
   return entries
 
 
@@ -81,15 +82,17 @@ def reached(entries: Sequence[dict], num_folds: int) -> list[str]:
 
 def markdown(entries: Sequence[dict], folds: Sequence[int]) -> str:
   table = common.markdown_table(
-      ["network", "features", "normalisation", "test accuracy", "test UAR", "folds", "config"],
+      ["network", "features", "normalisation", "val UAR", "test accuracy", "test UAR", "folds",
+       "config"],
       [[entry["network"], entry["features"], entry["normalisation"],
+        folds_lib.mean_std(_summary(entry), "val_uar"),
         folds_lib.mean_std(_summary(entry), "test_accuracy"),
         folds_lib.mean_std(_summary(entry), "test_uar"), entry["num_folds"],
         f"`{entry['config']}`"] for entry in entries])
   return (
-      f"Baselines on {folds_lib.describe_folds(folds)}: the joint head's test accuracy "
-      "and UAR (%), mean +- std over folds, the epoch chosen on each fold's validation "
-      "actors. Normalisation: `inductive` uses nothing of a test actor but the clip at "
+      f"Baselines on {folds_lib.describe_folds(folds)}: the joint head's validation UAR "
+      "(what a choice between rows may read) and test accuracy and UAR (%), mean +- std "
+      "over folds, the epoch chosen on each fold's validation actors. Normalisation: `inductive` uses nothing of a test actor but the clip at "
       "hand; `enrol-K` standardises each clip by K other unlabelled clips of its speaker "
       "(never the clip scored), as deployment can; `per_actor` by all of the speaker's "
       "clips, the scored one included (transductive).\n\n" + table +
