@@ -36,6 +36,9 @@ NUM_EPOCHS = flags.DEFINE_integer("num_epochs", None, "Epochs per run (default: 
 RECORDS_ONLY = flags.DEFINE_bool(
     "records_only", False, "Train nothing: the tables from the runs already recorded or "
     "finished, the others left out (each row says over how many folds).")
+TRAIN_ONLY = flags.DEFINE_list(
+    "train_only", None, "Train only the runs of these rows (e.g. probe_au@enrol8,au); the "
+    "others are read from their records or left out, as with --records_only.")
 
 
 # The study trained 25 epochs; 10 fit each script into 30 minutes on 2 CPU cores.
@@ -174,8 +177,8 @@ def run(config: ml_collections.ConfigDict, *parts: str) -> RunResult | None:
   workdir = results_path("runs", *parts)
   if os.path.exists(os.path.join(workdir, "final_metrics.json")):
     _check_same_config(_read_json(os.path.join(workdir, run_dir.CONFIG_FILE)), config, workdir)
-  elif RECORDS_ONLY.value:
-    logging.info("Not trained yet (--records_only): %s.", workdir)
+  elif RECORDS_ONLY.value or (TRAIN_ONLY.value and not set(parts) & set(TRAIN_ONLY.value)):
+    logging.info("Not trained yet (--records_only or --train_only): %s.", workdir)
     return None
   else:
     logging.info("Training %s (%d epochs).", workdir, config.train.num_epochs)

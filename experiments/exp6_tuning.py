@@ -1,8 +1,9 @@
-r"""Tuning nested in every fold by actor: for the audio CNN and the probe network with
-action units, a ladder of settings (configs/actor_folds/common.py), each adding one
-change to the one before: the study's training; Adam for 30 epochs, the epoch
-chosen on validation UAR; the audio CNN's features averaged over time; dropout
-0.3. In each fold, the setting best on that fold's validation actors (UAR) is
+r"""Tuning nested in every fold by actor: for an MLP on ComParE functionals, the probe
+network with a ComParE MLP and action units, the audio CNN and the probe network
+with action units, a ladder of settings (configs/actor_folds/common.py), each
+adding one change to the one before: the study's training; Adam for 30 epochs, the
+epoch chosen on validation UAR; the audio CNN's features averaged over time (for
+the networks that have one); dropout 0.3. In each fold, the setting best on that fold's validation actors (UAR) is
 reported on that fold's test actors, which chose nothing. Per-actor
 standardisation reads the test actors' unlabelled clips (transductive), so it is
 chosen apart, between the study's training and the full ladder with it, and
@@ -19,7 +20,10 @@ from experiments import common
 from experiments import folds as folds_lib
 from experiments.folds import Row
 
-NETWORKS = (Row("audio CNN", "audio"), Row("4: probe", "probe_au"))
+NETWORKS = (Row("MLP on ComParE", "mlp_compare"), Row("4: probe, ComParE MLP", "probe_compare_au"),
+            Row("audio CNN", "audio"), Row("4: probe", "probe_au"))
+# Time pooling acts on the MFCC CNN's feature map: no step for networks without one.
+WITHOUT_AUDIO_CNN = ("mlp_compare", "probe_compare_au")
 CANDIDATES = {"inductive": ("study", "adam", "time_pooling", "dropout"),
               "transductive": ("standardised", "dropout_standardised")}
 SETTING_LABELS = {"study": "the study's", "adam": "Adam + 30 epochs",
@@ -49,7 +53,10 @@ def main(argv):
   runs, grid, tuned = {}, {}, {}
   for network in NETWORKS:
     ladder = {}
-    for settings in CANDIDATES.values():
+    candidates = {kind: tuple(s for s in settings if s != "time_pooling"
+                              or network.config not in WITHOUT_AUDIO_CNN)
+                  for kind, settings in CANDIDATES.items()}
+    for settings in candidates.values():
       for setting in settings:
         row = network.with_setting(setting)
         ladder[setting] = folds_lib.row_runs(row, folds)
@@ -57,7 +64,7 @@ def main(argv):
         grid.setdefault(network.name, {})[setting] = {
             "config": row.config_arg, "normalisation": folds_lib.normalisation(row),
             **folds_lib.summarise(folds_lib.epoch_records(row, folds, ladder[setting]), folds)}
-    for kind, settings in CANDIDATES.items():
+    for kind, settings in candidates.items():
       tuned.setdefault(network.name, {})[kind] = folds_lib.summarise(
           choose_per_fold(network, settings, folds, ladder), folds)
 

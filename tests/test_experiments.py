@@ -6,7 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from absl import flags
+from absl.testing import flagsaver
 
+from configs import au
 from experiments import common
 from experiments import report
 
@@ -120,9 +123,13 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
 def test_tuning_chooses_per_fold_on_that_folds_validation_actors(tmp_path, sample_tfds_dir):
   _quick("exp6_tuning", tmp_path, sample_tfds_dir)
   numbers = _read_json(tmp_path / "quick" / "tuning.json")
-  assert set(numbers["grid"]) == {"audio", "probe_au"}
+  assert set(numbers["grid"]) == {"mlp_compare", "probe_compare_au", "audio", "probe_au"}
+  assert "time_pooling" not in numbers["grid"]["mlp_compare"]  # No MFCC CNN to pool.
   for name, by_kind in numbers["tuned"].items():
-    for kind, settings in (("inductive", ("study", "adam", "time_pooling", "dropout")),
+    inductive = ("study", "adam", "time_pooling", "dropout")
+    if name in ("mlp_compare", "probe_compare_au"):
+      inductive = ("study", "adam", "dropout")
+    for kind, settings in (("inductive", inductive),
                            ("transductive", ("standardised", "dropout_standardised"))):
       (record,) = by_kind[kind]["folds"]
       assert record["selected_on"] == [1] and record["test"] == [2]
@@ -150,3 +157,20 @@ def test_results_md_tables_are_refreshed_from_the_experiments_files(tmp_path, mo
   assert report.refresh(text) == text.replace("| 1 |", "| 2 |")
   with pytest.raises(FileNotFoundError):
     report.refresh("<!-- results/missing.md -->\n<!-- end -->")
+
+
+def test_train_only_trains_the_rows_named_and_reads_the_others(tmp_path, monkeypatch):
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()
+  trained = []
+
+  def train(config, workdir):
+    trained.append(workdir)
+    raise RuntimeError("stops here: what matters is that training was asked for")
+
+  monkeypatch.setattr(common.train, "train_and_evaluate", train)
+  with flagsaver.flagsaver(results_dir=str(tmp_path), train_only=["au@enrol8"]):
+    assert common.run(au.get_config(), "actor_folds", "au", "fold0") is None
+    assert trained == []  # Not named: left out, as with --records_only.
+    assert common.run(au.get_config(), "actor_folds", "au@enrol8", "fold0") is None
+  assert trained == [str(tmp_path / "runs" / "actor_folds" / "au@enrol8" / "fold0")]
