@@ -117,6 +117,9 @@ def get_base_config(visual: str = "image") -> ml_collections.ConfigDict:
   config.augment.time_mask_frames = 16  # each up to this many frames wide.
   config.augment.mfcc_masks = 0  # Bands of coefficients zeroed per clip,
   config.augment.mfcc_mask_coefficients = 6  # each up to this many wide.
+  # Mixup: each training example's inputs mixed with another's, weight ~ Beta(a, a),
+  # the loss weighing both labels alike; a (e.g. 0.2) > 0 turns it on.
+  config.augment.mixup = 0.0
 
   config.optimizer = ml_collections.ConfigDict()
   config.optimizer.name = "sgd"  # "sgd", "adam" or "adamw".

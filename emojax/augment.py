@@ -1,9 +1,11 @@
-"""Training-time augmentation of the MFCCs, inside the jitted train step.
+"""Training-time augmentation, inside the jitted train step.
 
 SpecAugment-style masks (Park et al., 2019): bands of frames and of coefficients
 set to zero, which after per-utterance normalisation is each coefficient's mean,
 so that the audio network cannot lean on any one moment or coefficient of an
-actor's voice. Pure functions of (batch, key); evaluation never calls them.
+actor's voice. Mixup (Zhang et al., 2018): each example's inputs mixed with
+another example's, the loss weighing both labels alike. Pure functions of
+(batch, key); evaluation never calls them.
 """
 import jax
 import jax.numpy as jnp
@@ -46,13 +48,33 @@ def mask_mfcc(mfcc: jnp.ndarray, key: jax.Array,
   return jnp.where(keep, mfcc, 0).astype(mfcc.dtype)
 
 
-def is_enabled(augment_config: ml_collections.ConfigDict) -> bool:
-  return bool(augment_config.time_masks or augment_config.mfcc_masks)
+# The inputs mixup mixes; face images become float32 (the network scales them
+# as it scales uint8 ones).
+MIXED_INPUTS = ("audio", "image", "au", "acoustic")
+
+
+def mixup(batch: Batch, key: jax.Array, alpha: float) -> Batch:
+  """Each example's inputs mixed with a random partner's from the batch:
+  w x + (1 - w) x', w ~ Beta(alpha, alpha) per example. The partner's label is
+  `mix_label` and w `mix_weight`, which the loss weighs the two labels by."""
+  weight_key, partner_key = jax.random.split(key)
+  size = batch["label"].shape[0]
+  weight = jax.random.beta(weight_key, alpha, alpha, (size,))
+  partner = jax.random.permutation(partner_key, size)
+  mixed = dict(batch, mix_label=batch["label"][partner], mix_weight=weight)
+  for name in MIXED_INPUTS:
+    if name in batch:
+      inputs = batch[name].astype(jnp.float32)
+      w = weight.reshape((size,) + (1,) * (inputs.ndim - 1))
+      mixed[name] = w * inputs + (1 - w) * inputs[partner]
+  return mixed
 
 
 def augment_batch(batch: Batch, key: jax.Array,
                   augment_config: ml_collections.ConfigDict) -> Batch:
-  """The batch with its audio masked (a batch without audio is returned as it is)."""
-  if "audio" not in batch or not is_enabled(augment_config):
-    return batch
-  return {**batch, "audio": mask_mfcc(batch["audio"], key, augment_config)}
+  """The batch with its audio masked and its examples mixed, as configured."""
+  if "audio" in batch and (augment_config.time_masks or augment_config.mfcc_masks):
+    batch = {**batch, "audio": mask_mfcc(batch["audio"], key, augment_config)}
+  if augment_config.get("mixup", 0.0):
+    batch = mixup(batch, jax.random.fold_in(key, 1), augment_config.mixup)
+  return batch

@@ -38,6 +38,17 @@ def cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray, mask: jnp.ndarray | 
   return _masked_mean(optax.softmax_cross_entropy(logits, targets), mask)
 
 
+def _mixed_cross_entropy(logits: jnp.ndarray, batch: dict, mask: jnp.ndarray | None,
+                         smoothing: float) -> jnp.ndarray:
+  """Mean of w CE(label) + (1 - w) CE(mix_label) per example (`augment.mixup`)."""
+  targets = [optax.smooth_labels(jax.nn.one_hot(batch[key], logits.shape[-1]), smoothing)
+             for key in ("label", "mix_label")]
+  weight = batch["mix_weight"]
+  per_example = (weight * optax.softmax_cross_entropy(logits, targets[0])
+                 + (1 - weight) * optax.softmax_cross_entropy(logits, targets[1]))
+  return _masked_mean(per_example, mask)
+
+
 def classifier_l2(params: dict) -> jnp.ndarray:
   """Half the squared L2 norm of the shared (else joint) classifier's parameters."""
   classifier = params.get("shared_classifier", params.get("joint_classifier"))
@@ -92,8 +103,10 @@ def composite_loss(loss_config: ml_collections.ConfigDict, head_names: Sequence[
     values = {}
     for name in weights:
       if name.endswith("_ce"):
-        values[name] = cross_entropy(outputs["logits"][name.removesuffix("_ce")],
-                                     batch["label"], mask, smoothing)
+        logits = outputs["logits"][name.removesuffix("_ce")]
+        values[name] = cross_entropy(logits, batch["label"], mask, smoothing)
+        if "mix_weight" in batch:  # Mixup: both labels, by the inputs' weights.
+          values[name] = _mixed_cross_entropy(logits, batch, mask, smoothing)
       elif name == "classifier_l2":
         values[name] = classifier_l2(params)
       elif name.endswith("_probe_distill"):

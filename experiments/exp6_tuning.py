@@ -3,7 +3,7 @@ network with a ComParE MLP and action units, the audio CNN and the probe network
 with action units, a ladder of settings (configs/actor_folds/common.py), each
 adding one change to the one before: the study's training; Adam for 30 epochs, the
 epoch chosen on validation UAR; the audio CNN's features averaged over time (for
-the networks that have one); dropout 0.3. In each fold, the setting best on that fold's validation actors (UAR) is
+the networks that have one); dropout 0.3; mixup (alpha 0.2). In each fold, the setting best on that fold's validation actors (UAR) is
 reported on that fold's test actors, which chose nothing. Per-actor
 standardisation reads the test actors' unlabelled clips (transductive), so it is
 chosen apart, between the study's training and the full ladder with it, and
@@ -24,10 +24,11 @@ NETWORKS = (Row("MLP on ComParE", "mlp_compare"), Row("4: probe, ComParE MLP", "
             Row("audio CNN", "audio"), Row("4: probe", "probe_au"))
 # Time pooling acts on the MFCC CNN's feature map: no step for networks without one.
 WITHOUT_AUDIO_CNN = ("mlp_compare", "probe_compare_au")
-CANDIDATES = {"inductive": ("study", "adam", "time_pooling", "dropout"),
+CANDIDATES = {"inductive": ("study", "adam", "time_pooling", "dropout", "mixup"),
               "transductive": ("standardised", "dropout_standardised")}
 SETTING_LABELS = {"study": "the study's", "adam": "Adam + 30 epochs",
                   "time_pooling": "+ time pooling", "dropout": "+ dropout 0.3",
+                  "mixup": "+ mixup 0.2",
                   "standardised": "the study's + per-actor standardisation",
                   "dropout_standardised": "+ dropout 0.3 + per-actor standardisation"}
 

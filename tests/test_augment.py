@@ -1,4 +1,4 @@
-"""SpecAugment-style masks on the MFCCs, and dropout in the fusion network."""
+"""SpecAugment-style masks on the MFCCs, mixup, and dropout in the fusion network."""
 import chex
 import jax
 import jax.numpy as jnp
@@ -8,6 +8,7 @@ import pytest
 
 from configs import common
 from emojax import augment
+from emojax import losses
 from emojax.models import fusion
 
 
@@ -76,7 +77,32 @@ def test_a_batch_without_audio_or_with_augmentation_off_is_unchanged():
   assert augment.augment_batch(batch, jax.random.key(0), on) is batch
   with_audio = {**batch, "audio": jnp.ones((2, 40, 128))}
   assert augment.augment_batch(with_audio, jax.random.key(0), _augment_config()) is with_audio
-  assert not augment.is_enabled(_augment_config())
+
+
+def test_mixup_mixes_every_input_with_one_partner_by_the_same_weight():
+  batch = {"audio": jnp.arange(4.0)[:, None, None] * jnp.ones((4, 2, 3)),
+           "au": jnp.arange(4.0)[:, None] * jnp.ones((4, 5)),
+           "image": jnp.full((4, 2, 4, 3), 200, jnp.uint8),
+           "label": jnp.array([0, 1, 2, 3], jnp.int32)}
+  mixed = augment.augment_batch(batch, jax.random.key(3), _augment_config(mixup=0.4))
+  weight, partner = np.asarray(mixed["mix_weight"]), np.asarray(mixed["mix_label"])
+  assert sorted(partner) == [0, 1, 2, 3] and ((weight > 0) & (weight < 1)).all()
+  expected = weight * np.arange(4) + (1 - weight) * partner  # Label i's inputs hold i.
+  np.testing.assert_allclose(mixed["audio"][:, 0, 0], expected, rtol=1e-6)
+  np.testing.assert_allclose(mixed["au"][:, 0], expected, rtol=1e-6)
+  assert mixed["image"].dtype == jnp.float32
+  np.testing.assert_allclose(mixed["image"], 200, rtol=1e-6)  # Equal images stay equal.
+  np.testing.assert_array_equal(mixed["label"], batch["label"])
+
+
+def test_mixup_loss_weighs_both_labels_by_the_mixing_weight():
+  loss_config = ml_collections.ConfigDict({"terms": {"joint_ce": 1.0}, "label_smoothing": 0.0})
+  loss_fn = losses.composite_loss(loss_config, ("joint",), ("au",))
+  logits = jnp.log(jnp.array([[0.7, 0.2, 0.1]]))
+  batch = {"label": jnp.array([0]), "mix_label": jnp.array([1]), "mix_weight": jnp.array([0.25])}
+  _, terms = loss_fn({"logits": {"joint": logits}}, batch, {})
+  np.testing.assert_allclose(terms["joint_ce"], -(0.25 * np.log(0.7) + 0.75 * np.log(0.2)),
+                             rtol=1e-5)
 
 
 @pytest.fixture(scope="module")

@@ -126,9 +126,9 @@ def test_tuning_chooses_per_fold_on_that_folds_validation_actors(tmp_path, sampl
   assert set(numbers["grid"]) == {"mlp_compare", "probe_compare_au", "audio", "probe_au"}
   assert "time_pooling" not in numbers["grid"]["mlp_compare"]  # No MFCC CNN to pool.
   for name, by_kind in numbers["tuned"].items():
-    inductive = ("study", "adam", "time_pooling", "dropout")
+    inductive = ("study", "adam", "time_pooling", "dropout", "mixup")
     if name in ("mlp_compare", "probe_compare_au"):
-      inductive = ("study", "adam", "dropout")
+      inductive = ("study", "adam", "dropout", "mixup")
     for kind, settings in (("inductive", inductive),
                            ("transductive", ("standardised", "dropout_standardised"))):
       (record,) = by_kind[kind]["folds"]

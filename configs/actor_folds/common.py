@@ -13,7 +13,7 @@ import ml_collections
 # standardised by K other clips of its actor (enrolment: unlabelled, never the
 # scored clip, as a deployed speaker gives them); "enrol_all" by all the others.
 ENROLMENT = {"enrol4": 4, "enrol8": 8, "enrol16": 16, "enrol_all": 10**6}
-SETTINGS = ("study", "standardised", "adam", "time_pooling", "dropout",
+SETTINGS = ("study", "standardised", "adam", "time_pooling", "dropout", "mixup",
             "dropout_standardised", *ENROLMENT)
 TRANSDUCTIVE = ("standardised", "dropout_standardised")
 
@@ -63,4 +63,6 @@ def honest(config: ml_collections.ConfigDict, setting: str) -> ml_collections.Co
   if setting == "time_pooling":
     return config
   config.model.dropout = 0.3
+  if setting == "mixup":
+    config.augment.mixup = 0.2
   return config
