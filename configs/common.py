@@ -23,6 +23,8 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.tfds_dir = os.path.expanduser("~/.cache/emojax/tfds")
   data.num_workers = 0  # Feature extraction processes; 0: one per CPU core.
   data.vocal_channels = ("speech",)
+  # Validation and test kept to these of vocal_channels; () for all of them.
+  data.eval_vocal_channels = ()
   # Modalities ("audio", "au") standardised by each actor's own mean and std, test
   # actors' too (unlabelled): speaker normalisation, transductive. () is the study's.
   data.standardise_per_actor = ()

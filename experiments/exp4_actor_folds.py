@@ -49,6 +49,7 @@ INDUCTIVE_ROWS = LINEAR_ROWS + FUNCTIONALS_ROWS + (
     Row("4: probe", "probe_au"),
     Row("0: joint loss", "joint_loss_au"),
     Row("audio CNN, speech + song", "audio_speech_song"),
+    Row("audio CNN, trained on speech + song, tested on speech", "audio_song_trained"),
 )
 TRANSDUCTIVE_ROWS = tuple(
     row.with_setting("standardised") for row in INDUCTIVE_ROWS

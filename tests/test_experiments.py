@@ -75,10 +75,11 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
   numbers = _read_json(tmp_path / "quick" / "actor_folds.json")
   rows = numbers["rows"]
   assert set(rows) == {"linear_egemaps", "linear_compare", "linear_mfcc", "linear_au",
-                       "mlp_compare", "compare_au", "probe_compare_au", "audio", "au", "concat_au", "concat_lstm_au", "concat_equalized_au",
-                       "probe_au", "joint_loss_au", "audio_speech_song", "audio@standardised",
-                       "au@standardised", "concat_equalized_au@standardised",
-                       "probe_au@standardised",
+                       "mlp_compare", "compare_au", "probe_compare_au", "audio", "au",
+                       "concat_au", "concat_lstm_au", "concat_equalized_au", "probe_au",
+                       "joint_loss_au", "audio_speech_song", "audio_song_trained",
+                       "audio@standardised", "au@standardised",
+                       "concat_equalized_au@standardised", "probe_au@standardised",
                        *(f"{network}@{setting}" for network in (
                            "au", "mlp_compare", "compare_au", "probe_compare_au",
                            "concat_equalized_au", "probe_au", "audio")

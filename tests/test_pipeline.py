@@ -240,3 +240,33 @@ def test_an_unknown_modality_to_standardise_is_named():
   with pytest.raises(ValueError, match=r"config.data.standardise_per_actor has \['image'\]"):
     pipeline.split_examples({"vocal_channel": np.ones(1), "label": np.zeros(1),
                              "actor": np.ones(1)}, config, ("audio",))
+
+
+def _speech_and_song_clips():
+  """Audio-only clips, 10 per emotion and vocal channel, mfcc holding the clip's index."""
+  count = 160
+  return {"mfcc": np.arange(count, dtype=np.float32)[:, None, None] * np.ones((1, 2, 3)),
+          "label": np.tile(np.arange(8), 20), "actor": np.ones(count, int),
+          "vocal_channel": np.repeat([1, 2], 80), "has_audio": np.ones(count, bool)}
+
+
+def test_training_on_speech_and_song_can_be_evaluated_on_speech_alone():
+  clips = _speech_and_song_clips()
+  config = _data_config(vocal_channels=("speech", "song"), eval_vocal_channels=("speech",))
+  examples = pipeline.split_examples(clips, config, ("audio",))
+  assert set(clips["vocal_channel"][examples["train"]["audio_clip"]]) == {1, 2}
+  for name in ("val", "test"):
+    split = examples[name]
+    assert len(split["label"]) and set(clips["vocal_channel"][split["audio_clip"]]) == {1}
+    np.testing.assert_array_equal(split["audio"][:, 0, 0], split["audio_clip"])
+  # The same split otherwise: speech examples of val and test are all kept.
+  both = pipeline.split_examples(clips, _data_config(vocal_channels=("speech", "song")),
+                                 ("audio",))
+  speech = both["test"]["audio_clip"][clips["vocal_channel"][both["test"]["audio_clip"]] == 1]
+  np.testing.assert_array_equal(examples["test"]["audio_clip"], speech)
+
+
+def test_evaluating_on_a_channel_not_trained_on_is_refused():
+  config = _data_config(eval_vocal_channels=("song",))
+  with pytest.raises(ValueError, match="config.data.eval_vocal_channels"):
+    pipeline.split_examples(_speech_and_song_clips(), config, ("audio",))

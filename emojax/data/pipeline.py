@@ -171,6 +171,11 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   audio_side = [m for m in modalities if m in AUDIO]
   check_pairing(data_config, modalities)
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
+  if set(data_config.get("eval_vocal_channels", ())) - set(data_config.vocal_channels):
+    raise ValueError(f"config.data.eval_vocal_channels={data_config.eval_vocal_channels} "
+                     "names channels not in config.data.vocal_channels="
+                     f"{data_config.vocal_channels}; validation and test are kept to some of "
+                     "those.")
   clips = _standardised(clips, data_config.standardise_per_actor, modalities, wanted,
                         data_config.enrol_clips, data_config.split.seed)
   labels, actors = clips["label"].astype(np.int32), clips["actor"]
@@ -213,7 +218,23 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
       split[f"{visual}_clip"] = clip.astype(np.int32)
       split["label"] = labels[clip]
     examples[name] = split
+  if data_config.get("eval_vocal_channels", ()):
+    examples = _evaluated_on(examples, clips["vocal_channel"], data_config.eval_vocal_channels)
   return examples
+
+
+def _evaluated_on(examples: dict[str, Examples], vocal_channel: np.ndarray,
+                  channels: Sequence[str]) -> dict[str, Examples]:
+  """The examples with validation and test kept to the clips of `channels`."""
+  codes = _vocal_channel_codes(channels)
+  kept = dict(examples)
+  for name in ("val", "test"):
+    split = examples[name]
+    clip = split["audio_clip" if "audio_clip" in split else next(
+        key for key in split if key.endswith("_clip"))]
+    keep = np.isin(vocal_channel[clip], codes)
+    kept[name] = {key: values[keep] for key, values in split.items()}
+  return kept
 
 
 def standardise_acoustic(examples: dict[str, Examples]
