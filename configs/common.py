@@ -84,7 +84,9 @@ def get_model_config(visual: str) -> ml_collections.ConfigDict:
   model.fusion = "concat"  # "concat": joint MLP on the concatenation; "shared": one classifier.
   model.num_classes = 8
   model.audio_widths = (16, 32)
-  model.audio_pooling = "flatten"  # The study's; "time_mean" averages the CNN's features over frames.
+  # The study's; "time_mean" averages the CNN's features over frames; "time_attention"
+  # layer-normalises each frame's and averages them by learned attention weights.
+  model.audio_pooling = "flatten"
   model.image_widths = (16, 32)
   model.lstm_size = 128
   model.au_widths = (64, 64)

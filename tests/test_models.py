@@ -115,6 +115,33 @@ def test_time_mean_audio_pooling_gives_a_small_audio_embedding():
   chex.assert_shape(variables["params"]["joint_classifier"]["Dense_0"]["kernel"], (640, 256))
 
 
+def test_attention_pooling_weighs_normalised_steps_to_sum_to_one():
+  steps = jax.random.normal(jax.random.key(2), (3, 7, 10))
+  pooling = encoders.AttentionPooling(hidden=8)
+  variables = pooling.init(jax.random.key(0), steps)
+  pooled = pooling.apply(variables, steps)
+  chex.assert_shape(pooled, (3, 10))
+  # Identical steps: whatever the weights, the mean of one normalised step.
+  same = jnp.repeat(steps[:, :1], 7, axis=1)
+  normalised = (steps[:, 0] - steps[:, 0].mean(-1, keepdims=True)) / jnp.sqrt(
+      steps[:, 0].var(-1, keepdims=True) + 1e-6)
+  chex.assert_trees_all_close(pooling.apply(variables, same), normalised, atol=1e-4)
+
+
+def test_time_attention_audio_pooling_reads_every_frame_column():
+  config = load_config("audio").model
+  config.audio_pooling = "time_attention"
+  model = fusion.build_model(config)
+  variables = model.init(jax.random.key(0), audio=inputs()["audio"])
+  outputs = model.apply(variables, audio=inputs()["audio"])
+  chex.assert_shape(outputs["embeddings"]["audio"], (2, 20 * 32))
+  assert "attention_pooling" in variables["params"]["audio_encoder"]
+  # Changing one frame changes the embedding: no frame is dropped.
+  audio = inputs()["audio"].at[:, :, 5].add(3.0)
+  assert not np.allclose(model.apply(variables, audio=audio)["embeddings"]["audio"],
+                         outputs["embeddings"]["audio"])
+
+
 @pytest.mark.parametrize("field,value,message", [
     ("fusion", "sum", "config.model.fusion"), ("visual", "video", "config.model.visual"),
     ("audio_encoder", "gru", "config.model.audio_encoder"),

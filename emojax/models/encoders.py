@@ -9,14 +9,29 @@ from emojax.models import cpu
 from emojax.models import initializers
 
 
-POOLINGS = ("flatten", "width_mean")
+POOLINGS = ("flatten", "width_mean", "width_attention")
+
+
+class AttentionPooling(nn.Module):
+  """[batch, steps, features] -> [batch, features]: each step layer-normalised,
+  then their mean weighted by a learned softmax over steps (a one-hidden-layer
+  scorer), so that the steps that carry the emotion count most."""
+  hidden: int = 64
+
+  @nn.compact
+  def __call__(self, steps: jnp.ndarray) -> jnp.ndarray:
+    steps = nn.LayerNorm(name="norm")(steps)
+    scores = nn.Dense(1, name="score")(nn.tanh(nn.Dense(self.hidden, name="hidden")(steps)))
+    weights = nn.softmax(scores, axis=1)  # [batch, steps, 1]
+    return (weights * steps).sum(axis=1)
 
 
 class ConvEncoder(nn.Module):
   """The study's encoder: 3x3 conv + ReLU per width, one 2x2 max-pool, then
-  `pooling`: "flatten" (the study's) or "width_mean", the mean over the width
+  `pooling`: "flatten" (the study's), "width_mean", the mean over the width
   axis (an MFCC image's frames), which makes the embedding independent of where
-  in the clip a cue falls and 64x smaller for 128 frames.
+  in the clip a cue falls and 64x smaller for 128 frames, or "width_attention",
+  an `AttentionPooling` over the width axis (each column's features one step).
 
   The convolutions run on emojax/models/cpu/'s kernels where conv_backend
   selects them (on CPU by default), with the same parameters and values.
@@ -39,6 +54,10 @@ class ConvEncoder(nn.Module):
       x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
     if self.pooling == "width_mean":
       x = x.mean(axis=2)
+    elif self.pooling == "width_attention":
+      batch, height, width, channels = x.shape
+      columns = jnp.swapaxes(x, 1, 2).reshape(batch, width, height * channels)
+      return AttentionPooling(name="attention_pooling")(columns)
     return x.reshape((x.shape[0], -1))
 
 

@@ -38,7 +38,8 @@ from emojax.models import heads
 VISUAL = ("image", "au")
 FUSIONS = ("concat", "shared")
 # config.model.audio_pooling -> ConvEncoder pooling: an MFCC image's width is time.
-AUDIO_POOLINGS = {"flatten": "flatten", "time_mean": "width_mean"}
+AUDIO_POOLINGS = {"flatten": "flatten", "time_mean": "width_mean",
+                  "time_attention": "width_attention"}
 # Keys that older run directories saved in config.model but that do not change
 # the network: the convolution kernels are now chosen at run time (conv_backend).
 LEGACY_RUN_TIME_KEYS = ("conv_impl",)
@@ -62,7 +63,9 @@ class FusionNetwork(nn.Module):
   fusion: str
   num_classes: int
   audio_widths: Sequence[int] = (16, 32)
-  audio_pooling: str = "flatten"  # Or "time_mean": the CNN's features averaged over frames.
+  # Or "time_mean": the CNN's features averaged over frames; "time_attention": each
+  # frame's features layer-normalised and averaged by learned attention weights.
+  audio_pooling: str = "flatten"
   image_widths: Sequence[int] = (16, 32)
   lstm_size: int = 128
   au_widths: Sequence[int] = (64, 64)
