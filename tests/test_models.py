@@ -105,12 +105,17 @@ def test_width_mean_pooling_averages_the_flattened_features_over_the_width():
                               atol=1e-6)
 
 
-def test_time_mean_audio_pooling_gives_a_small_audio_embedding():
+def _audio_network(pooling):
+  """The audio network with `pooling`: (model, variables, outputs on inputs())."""
   config = load_config("audio").model
-  config.audio_pooling = "time_mean"
+  config.audio_pooling = pooling
   model = fusion.build_model(config)
   variables = model.init(jax.random.key(0), audio=inputs()["audio"])
-  outputs = model.apply(variables, audio=inputs()["audio"])
+  return model, variables, model.apply(variables, audio=inputs()["audio"])
+
+
+def test_time_mean_audio_pooling_gives_a_small_audio_embedding():
+  _, variables, outputs = _audio_network("time_mean")
   chex.assert_shape(outputs["embeddings"]["audio"], (2, 20 * 32))
   chex.assert_shape(variables["params"]["joint_classifier"]["Dense_0"]["kernel"], (640, 256))
 
@@ -129,11 +134,7 @@ def test_attention_pooling_weighs_normalised_steps_to_sum_to_one():
 
 
 def test_time_attention_audio_pooling_reads_every_frame_column():
-  config = load_config("audio").model
-  config.audio_pooling = "time_attention"
-  model = fusion.build_model(config)
-  variables = model.init(jax.random.key(0), audio=inputs()["audio"])
-  outputs = model.apply(variables, audio=inputs()["audio"])
+  model, variables, outputs = _audio_network("time_attention")
   chex.assert_shape(outputs["embeddings"]["audio"], (2, 20 * 32))
   assert "attention_pooling" in variables["params"]["audio_encoder"]
   # Changing one frame changes the embedding: no frame is dropped.
