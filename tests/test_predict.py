@@ -393,6 +393,17 @@ def test_enrolment_clips_standardise_every_input_by_the_speakers_statistics(tmp_
   np.testing.assert_allclose(list(predicted.values()), by_hand, rtol=1e-5)
 
 
+def test_a_run_on_functionals_standardised_per_speaker_is_refused(tmp_path):
+  config = _small(audio_config.get_config())
+  config.model.audio_encoder = ""
+  config.model.acoustic_encoder = "mlp"
+  config.data.acoustic = "egemaps"
+  config.data.standardise_per_actor = ("audio", "au", "acoustic")
+  run_dir.write_config(str(tmp_path), config)  # Refused before any checkpoint is read.
+  with pytest.raises(inference.WorkdirError, match="acoustic functionals standardised"):
+    inference.Predictor.from_workdir(str(tmp_path), enrol=["unused.wav"])
+
+
 def test_an_enrolment_clip_without_audio_is_named(tmp_path, sample_dir):
   with pytest.raises(inference.InputError, match="02-01-03-01-01-02-05.mp4: an enrolment clip "
                      "needs audio"):

@@ -171,7 +171,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   audio_side = [m for m in modalities if m in AUDIO]
   check_pairing(data_config, modalities)
   wanted = np.isin(clips["vocal_channel"], _vocal_channel_codes(data_config.vocal_channels))
-  if set(data_config.get("eval_vocal_channels", ())) - set(data_config.vocal_channels):
+  if set(data_config.eval_vocal_channels) - set(data_config.vocal_channels):
     raise ValueError(f"config.data.eval_vocal_channels={data_config.eval_vocal_channels} "
                      "names channels not in config.data.vocal_channels="
                      f"{data_config.vocal_channels}; validation and test are kept to some of "
@@ -218,7 +218,7 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
       split[f"{visual}_clip"] = clip.astype(np.int32)
       split["label"] = labels[clip]
     examples[name] = split
-  if data_config.get("eval_vocal_channels", ()):
+  if data_config.eval_vocal_channels:
     examples = _evaluated_on(examples, clips["vocal_channel"], data_config.eval_vocal_channels)
   return examples
 

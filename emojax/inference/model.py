@@ -106,7 +106,13 @@ def restore(workdir: str, step: int | None = None, enrolled: bool = False
         f"The network of {workdir} reads {model.modalities} only; facial action units "
         "cannot be extracted from media here (they come from OpenFace), so it cannot "
         "predict on files.")
-  per_speaker = "audio" in config.data.get("standardise_per_actor", ())
+  # Only what the network reads counts: a config may name modalities it has not.
+  per_speaker = set(config.data.get("standardise_per_actor", ())) & set(model.modalities)
+  if "acoustic" in per_speaker:
+    raise WorkdirError(
+        f"The network of {workdir} was trained on acoustic functionals standardised by "
+        "each actor's own clips; Predictor standardises only MFCCs by a speaker's "
+        "enrolment clips, so it cannot predict with this run.")
   if per_speaker and not enrolled:
     raise WorkdirError(
         f"The network of {workdir} was trained on MFCCs standardised by each actor's own "
