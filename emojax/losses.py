@@ -104,9 +104,10 @@ def composite_loss(loss_config: ml_collections.ConfigDict, head_names: Sequence[
     for name in weights:
       if name.endswith("_ce"):
         logits = outputs["logits"][name.removesuffix("_ce")]
-        values[name] = cross_entropy(logits, batch["label"], mask, smoothing)
         if "mix_weight" in batch:  # Mixup: both labels, by the inputs' weights.
           values[name] = _mixed_cross_entropy(logits, batch, mask, smoothing)
+        else:
+          values[name] = cross_entropy(logits, batch["label"], mask, smoothing)
       elif name == "classifier_l2":
         values[name] = classifier_l2(params)
       elif name.endswith("_probe_distill"):

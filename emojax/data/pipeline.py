@@ -78,11 +78,17 @@ def standardise_by_enrolment(values: np.ndarray, actors: np.ndarray, present: np
       if len(others) > enrol_clips:
         others = rng.choice(others, enrol_clips, replace=False)
       enrolment = values[np.sort(others)]
-      mean = enrolment.mean(axis=axes, keepdims=True)[0]
-      std = enrolment.std(axis=axes, keepdims=True)[0]
-      standardised[row] = np.clip((values[row] - mean) / np.where(std > 0, std, 1.0),
-                                  -ENROLMENT_LIMIT, ENROLMENT_LIMIT)
+      standardised[row] = standardise_by(values[row], enrolment.mean(axis=axes, keepdims=True)[0],
+                                         enrolment.std(axis=axes, keepdims=True)[0])
   return standardised
+
+
+def standardise_by(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+  """`values` standardised by an enrolment's `mean` and `std` (a constant feature
+  centred, not divided by 0), clipped to +- `ENROLMENT_LIMIT`; training and
+  Predictor's `--enrol` both use it."""
+  return np.clip((values - mean) / np.where(std > 0, std, 1.0), -ENROLMENT_LIMIT,
+                 ENROLMENT_LIMIT).astype(np.float32)
 
 
 def _standardised(clips: dict[str, np.ndarray], to_standardise: Sequence[str],

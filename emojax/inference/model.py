@@ -49,9 +49,7 @@ class Network:
         by the run's training statistics), or None.
     """
     if audio is not None and self.speaker_statistics is not None:
-      mean, std = self.speaker_statistics
-      audio = np.clip((audio - mean) / std, -pipeline.ENROLMENT_LIMIT,
-                      pipeline.ENROLMENT_LIMIT).astype(np.float32)
+      audio = pipeline.standardise_by(audio, *self.speaker_statistics)
     if acoustic is not None and "acoustic" in self.model.modalities:
       acoustic = acoustic_lib.standardise(acoustic, self._acoustic_statistics)
     else:

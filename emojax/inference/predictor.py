@@ -81,7 +81,7 @@ class Predictor:
   def speaker_statistics(self, paths: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The [n_mfcc, 1] mean and std of the MFCC windows of `paths` (a speaker's
     enrolment clips), over clips and frames, as training standardises by an actor's
-    clips; a constant coefficient's std is 1."""
+    clips (`pipeline.standardise_by` applies them)."""
     windows = []
     for path in paths:
       audio = self.inputs(dataclasses.replace(self.media(path), video=None)).audio
@@ -89,8 +89,7 @@ class Predictor:
         raise media_lib.InputError(f"{path}: an enrolment clip needs audio; it has none.")
       windows.append(audio)
     windows = np.concatenate(windows)
-    std = windows.std(axis=(0, 2))[:, None]
-    return windows.mean(axis=(0, 2))[:, None], np.where(std > 0, std, 1.0)
+    return windows.mean(axis=(0, 2))[:, None], windows.std(axis=(0, 2))[:, None]
 
   def media(self, path: str) -> media_lib.Media:
     """The tracks of `path` this network reads; raises `InputError` naming a bad file."""
