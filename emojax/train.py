@@ -19,6 +19,7 @@ import optax
 import tqdm
 from absl import logging
 from jax import lax
+from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from emojax import augment
@@ -163,6 +164,13 @@ def eval_step(params, batch: pipeline.Examples, teacher_params: dict, *, model, 
   return _sum_over_devices({"count": count, "loss_sums": sums, "confusion": confusion})
 
 
+def predict_step(params, batch: pipeline.Examples, teacher_params: dict, *, model,
+                 teacher_models) -> jax.Array:
+  """The joint head's class probabilities [batch, C], per example (not summed)."""
+  outputs = forward(params, teacher_params, batch, model=model, teacher_models=teacher_models)
+  return jax.nn.softmax(outputs["logits"]["joint"])
+
+
 def _total_steps(train_config: ml_collections.ConfigDict, steps_per_epoch: int) -> int:
   """train.num_steps if set, else num_epochs whole epochs."""
   return train_config.num_steps or steps_per_epoch * train_config.num_epochs
@@ -179,6 +187,7 @@ class Run:
   init_state: Callable[[], State]
   train_step: Callable
   eval_step: Callable
+  predict_step: Callable
   # The training split's statistics of the acoustic functionals ({} without them).
   acoustic_statistics: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
@@ -275,9 +284,13 @@ def build_run(config: ml_collections.ConfigDict, devices=None) -> Run:
   step = functools.partial(eval_step, model=model, teacher_models=teacher_models, loss_fn=loss_fn)
   evaluate_fn = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data, replicated),
                                       out_specs=replicated, check_vma=False))
+  step = functools.partial(predict_step, model=model, teacher_models=teacher_models)
+  predict_fn = jax.jit(jax.shard_map(step, mesh=mesh, in_specs=(replicated, data, replicated),
+                                     out_specs=data, check_vma=False))
   return Run(config, mesh, model, optimizer, examples, init,
              lambda state, batch: train(state, batch, teacher_params),
              lambda params, batch: evaluate_fn(params, batch, teacher_params),
+             lambda params, batch: predict_fn(params, batch, teacher_params),
              acoustic_statistics)
 
 
@@ -292,6 +305,26 @@ def evaluate_split(run: Run, params, split: str) -> tuple[dict[str, float], dict
              for name, value in totals["loss_sums"].items()}
   results.update(metrics_lib.summarise(split, totals["confusion"]))
   return results, totals["confusion"]
+
+
+def predict_split(run: Run, params, split: str) -> dict[str, list]:
+  """The joint head's probabilities of every example of `split`, ordered by clip:
+  {"clip": [N] (pipeline.example_clips), "label": [N],
+  "probabilities": [N][C]}; what ensembles of runs average."""
+  gathered = {"clip": [], "label": [], "probabilities": [], "mask": []}
+  for batch in run.eval_batches(split):
+    probabilities = run.predict_step(params, run.shard(batch))
+    # This process's rows, in its batch's order, then every process's.
+    local = np.concatenate([np.asarray(shard.data) for shard in sorted(
+        probabilities.addressable_shards, key=lambda shard: shard.index[0].start or 0)])
+    for key, value in (("clip", pipeline.example_clips(batch)), ("label", batch["label"]),
+                       ("probabilities", local), ("mask", batch["mask"])):
+      gathered[key].append(multihost_utils.process_allgather(value, tiled=True)
+                           if jax.process_count() > 1 else value)
+  arrays = {key: np.concatenate(values) for key, values in gathered.items()}
+  real = arrays.pop("mask") > 0
+  order = np.argsort(arrays["clip"][real], kind="stable")
+  return {key: value[real][order].tolist() for key, value in arrays.items()}
 
 
 def _epoch_metrics(step_metrics: Iterable[dict]) -> tuple[dict[str, float], np.ndarray]:
@@ -314,7 +347,8 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
                     step: int | None = None,
                     splits: tuple[str, ...] = ("val", "test")) -> dict[str, float]:
   """Restores the checkpoint selected on validation (or `step`), evaluates `splits`,
-  writes the metrics to `<workdir>/<filename>` and the confusion matrices beside."""
+  writes the metrics to `<workdir>/<filename>`, the confusion matrices and the joint
+  head's per-example probabilities (`predictions` for `metrics`) beside."""
   checkpoint_manager.wait_until_finished()
   best = checkpoint_manager.best_step() if step is None else step
   if best is None:
@@ -325,10 +359,11 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
                               f"{checkpoint_manager.all_steps()}.")
   state = checkpoints.restore(checkpoint_manager, best, run.init_state())
   results = {"selected_epoch": best}
-  confusions = {}
+  confusions, predictions = {}, {}
   for split in splits:
     split_metrics, confusions[split] = evaluate_split(run, state["params"], split)
     results.update(split_metrics)
+    predictions[split] = predict_split(run, state["params"], split)
   last = splits[-1]
   logging.info("%s confusion matrix of the joint head (rows: true class):\n%s", last,
                confusions[last]["joint"].astype(int))
@@ -338,6 +373,10 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
         os.path.join(workdir, filename.replace("metrics", "confusion")),
         {split: {head: matrix.astype(int).tolist() for head, matrix in heads.items()}
          for split, heads in confusions.items()})
+    metrics_lib.write_json(
+        os.path.join(workdir, filename.replace("metrics", "predictions")),
+        {split: {**values, "probabilities": np.round(values["probabilities"], 4).tolist()}
+         for split, values in predictions.items()})
   chosen = f"best {run.config.train.select_metric}" if step is None else "as asked"
   print(f"Epoch {best} ({chosen}).")
   for head in run.model.heads:

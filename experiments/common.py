@@ -55,6 +55,8 @@ class Network:
 # The study's networks, in its order of presentation.
 NETWORKS = (
     Network("audio CNN", "audio", fused=False),
+    Network("audio CNN, speech + song (the study's audio data)", "audio_speech_song",
+            fused=False),
     Network("visual alone", "{visual}", fused=False),
     Network("1: concat", "concat"),
     Network("2: concat, LSTM audio", "concat_lstm"),
@@ -126,12 +128,15 @@ IGNORED_IN_RECORDS = frozenset({"data.tfds_dir", "data.num_workers", "model.conv
 @dataclasses.dataclass(frozen=True)
 class RunResult:
   """A finished run, as its record (results/records/...json) keeps it: its config, final
-  (validation-selected) metrics, per-epoch log, confusion matrices and training time."""
+  (validation-selected) metrics, per-epoch log, confusion matrices, training time and,
+  where asked for, the joint head's per-example probabilities."""
   config: dict[str, Any]
   final: dict[str, float]
   epochs: list[dict[str, float]]
   confusions: dict[str, dict[str, list[list[int]]]]
   train_seconds: float | None  # None where the run's time was not kept.
+  # {split: {"clip", "label", "probabilities"}} (train.predict_split); None if not kept.
+  predictions: dict[str, dict[str, list]] | None = None
 
   def at_selected(self, key: str) -> float:
     """A per-epoch value (e.g. train/joint_accuracy) at the selected epoch."""
@@ -154,16 +159,23 @@ def _check_same_config(saved: dict, config: ml_collections.ConfigDict, where: st
         f"{', '.join(changed)}); delete it to train this one, or use another --results_dir.")
 
 
-def _from_workdir(workdir: str, seconds: float | None) -> RunResult:
+def _from_workdir(workdir: str, seconds: float | None, keep_predictions: bool) -> RunResult:
+  predictions = os.path.join(workdir, "final_predictions.json")
+  if keep_predictions and not os.path.exists(predictions):
+    raise run_dir.RunDirError(f"{workdir} has no final_predictions.json (trained before "
+                              "runs wrote them); delete it to train it again.")
   return RunResult(_read_json(os.path.join(workdir, run_dir.CONFIG_FILE)),
                    _read_json(os.path.join(workdir, "final_metrics.json")),
                    metrics_lib.read_rows(os.path.join(workdir, "metrics.jsonl")),
-                   _read_json(os.path.join(workdir, "final_confusion.json")), seconds)
+                   _read_json(os.path.join(workdir, "final_confusion.json")), seconds,
+                   _read_json(predictions) if keep_predictions else None)
 
 
-def run(config: ml_collections.ConfigDict, *parts: str) -> RunResult | None:
+def run(config: ml_collections.ConfigDict, *parts: str,
+        keep_predictions: bool = False) -> RunResult | None:
   """The run of `config` named `parts`: read from its record if one was kept, else
-  trained (a killed run resumes) in runs/<parts> and recorded in records/<parts>.json.
+  trained (a killed run resumes) in runs/<parts> and recorded in records/<parts>.json,
+  with its per-example probabilities if `keep_predictions` (for ensembles).
 
   Records are small and committed, so that a table regenerates without the runs'
   checkpoints. A record or workdir of another config is refused, naming the keys.
@@ -173,6 +185,9 @@ def run(config: ml_collections.ConfigDict, *parts: str) -> RunResult | None:
   if os.path.exists(record_path):
     record = _read_json(record_path)
     _check_same_config(record["config"], config, record_path)
+    if keep_predictions and not record.get("predictions"):
+      raise run_dir.RunDirError(f"{record_path} keeps no predictions; delete it to record "
+                                "them again.")
     return RunResult(**record)
   workdir = results_path("runs", *parts)
   if os.path.exists(os.path.join(workdir, "final_metrics.json")):
@@ -192,7 +207,7 @@ def run(config: ml_collections.ConfigDict, *parts: str) -> RunResult | None:
       json.dump(time.time() - start, f)
   seconds_path = os.path.join(workdir, "train_seconds.json")
   result = _from_workdir(workdir, _read_json(seconds_path) if os.path.exists(seconds_path)
-                         else None)
+                         else None, keep_predictions)
   metrics_lib.write_json(record_path, dataclasses.asdict(result))
   return result
 

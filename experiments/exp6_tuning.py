@@ -49,24 +49,32 @@ def choose_per_fold(network: Row, settings: tuple[str, ...], folds: list[int],
   return records
 
 
+def candidates(network: Row) -> dict[str, tuple[str, ...]]:
+  """The ladder's settings for `network`, inductive and transductive."""
+  return {kind: tuple(s for s in settings
+                      if s != "time_pooling" or network.config not in WITHOUT_AUDIO_CNN)
+          for kind, settings in CANDIDATES.items()}
+
+
+def ladder_runs(network: Row, folds: list[int]) -> dict[str, list]:
+  """{setting: its run on each fold} over the whole ladder, trained unless recorded."""
+  return {setting: folds_lib.row_runs(network.with_setting(setting), folds)
+          for settings in candidates(network).values() for setting in settings}
+
+
 def main(argv):
   del argv
   folds = folds_lib.selected_folds()
   runs, grid, tuned = {}, {}, {}
   for network in NETWORKS:
-    ladder = {}
-    candidates = {kind: tuple(s for s in settings if s != "time_pooling"
-                              or network.config not in WITHOUT_AUDIO_CNN)
-                  for kind, settings in CANDIDATES.items()}
-    for settings in candidates.values():
-      for setting in settings:
-        row = network.with_setting(setting)
-        ladder[setting] = folds_lib.row_runs(row, folds)
-        runs.update({f"{row.name}/fold{f}": r for f, r in zip(folds, ladder[setting])})
-        grid.setdefault(network.name, {})[setting] = {
-            "config": row.config_arg, "normalisation": folds_lib.normalisation(row),
-            **folds_lib.summarise(folds_lib.epoch_records(row, folds, ladder[setting]), folds)}
-    for kind, settings in candidates.items():
+    ladder = ladder_runs(network, folds)
+    for setting, results in ladder.items():
+      row = network.with_setting(setting)
+      runs.update({f"{row.name}/fold{f}": r for f, r in zip(folds, results)})
+      grid.setdefault(network.name, {})[setting] = {
+          "config": row.config_arg, "normalisation": folds_lib.normalisation(row),
+          **folds_lib.summarise(folds_lib.epoch_records(row, folds, results), folds)}
+    for kind, settings in candidates(network).items():
       tuned.setdefault(network.name, {})[kind] = folds_lib.summarise(
           choose_per_fold(network, settings, folds, ladder), folds)
 

@@ -31,17 +31,20 @@ FOLDS_FILE = flags.DEFINE_enum(
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-  """A table row: a config of configs/actor_folds/, its setting and training share."""
+  """A table row: a config of configs/actor_folds/, its setting, training share and
+  seed (config.seed: initialisation, shuffling, dropout and mixup; not the folds)."""
   label: str
   config: str
   setting: str = "study"
   train_fraction: float = 1.0
+  seed: int = 0
 
   @property
   def name(self) -> str:
     """The row's name in runs/, records/ and the JSON: probe_au, probe_au@dropout, ..."""
     name = self.config if self.setting == "study" else f"{self.config}@{self.setting}"
-    return name if self.train_fraction == 1.0 else f"{name}@train{self.train_fraction}"
+    name = name if self.train_fraction == 1.0 else f"{name}@train{self.train_fraction}"
+    return name if self.seed == 0 else f"{name}@seed{self.seed}"
 
   @property
   def transductive(self) -> bool:
@@ -55,6 +58,9 @@ class Row:
 
   def with_setting(self, setting: str) -> "Row":
     return dataclasses.replace(self, setting=setting)
+
+  def with_seed(self, seed: int) -> "Row":
+    return dataclasses.replace(self, seed=seed)
 
 
 @functools.lru_cache(maxsize=None)
@@ -86,6 +92,8 @@ def make_config(row: Row, fold: int) -> ml_collections.ConfigDict:
   overrides = {"data.split.fold": fold, "data.split.folds_file": folds_path()}
   if row.train_fraction != 1.0:
     overrides["data.split.train_fraction"] = row.train_fraction
+  if row.seed:
+    overrides["seed"] = row.seed
   return common.finish_config(module.get_config(row.setting), overrides)
 
 
@@ -96,15 +104,24 @@ def command(row: Row, fold: int = 0) -> str:
     flags_.append(f"--config.data.split.folds_file={folds_path()}")
   if row.train_fraction != 1.0:
     flags_.append(f"--config.data.split.train_fraction={row.train_fraction}")
+  if row.seed:
+    flags_.append(f"--config.seed={row.seed}")
   flags_ += common.data_flags()
   return (f"python -m emojax.main {' '.join(flags_)} "
           f"--workdir=/tmp/{row.name.replace('@', '_')}_fold{fold}")
 
 
-def row_runs(row: Row, folds: Sequence[int]) -> list[common.RunResult | None]:
+def row_runs(row: Row, folds: Sequence[int],
+             keep_predictions: bool = False) -> list[common.RunResult | None]:
   """The row's run on each fold, trained unless recorded."""
   base = REPORT_NAMES[FOLDS_FILE.value]
-  return [common.run(make_config(row, fold), base, row.name, f"fold{fold}") for fold in folds]
+  return [common.run(make_config(row, fold), base, row.name, f"fold{fold}",
+                     keep_predictions=keep_predictions) for fold in folds]
+
+
+def fold_actors(fold: int, train_fraction: float = 1.0) -> dict[str, list[int]]:
+  """{"train", "val", "test"}: the fold's actors, with `train_fraction` of its training ones."""
+  return splits.fewer_train_actors(_folds(folds_path())[fold], train_fraction)
 
 
 def fold_record(row: Row, fold: int, result: common.RunResult,
@@ -112,9 +129,7 @@ def fold_record(row: Row, fold: int, result: common.RunResult,
   """One fold's numbers: the fold's actors, `selected_on` (every actor whose data
   took part in a choice behind them), the selected epoch, validation and test
   accuracy and UAR of each head (the joint head's unprefixed)."""
-  actors = splits.fewer_train_actors(_folds(folds_path())[fold],
-                                     row.train_fraction)
-  record = {"fold": fold, **actors, "selected_on": sorted(set(selected_on)),
+  record = {"fold": fold, **fold_actors(fold, row.train_fraction), "selected_on": sorted(set(selected_on)),
             "selected_epoch": result.final["selected_epoch"], **extra}
   for key, value in result.final.items():
     split, _, metric = key.partition("/")

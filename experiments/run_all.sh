@@ -11,4 +11,6 @@ python -m experiments.exp3_probe_curves --visual=image "$@"
 python -m experiments.exp4_actor_folds "$@"
 python -m experiments.exp5_actor_folds_low_data "$@"
 python -m experiments.exp6_tuning "$@"
+python -m experiments.exp7_seed_ensembles "$@"
+python -m experiments.exp4_actor_folds --folds_file=emobox "$@"
 python -m experiments.report  # RESULTS.md's tables from results/*.md.

@@ -11,6 +11,7 @@ from absl.testing import flagsaver
 
 from configs import au
 from experiments import common
+from experiments import exp7_seed_ensembles
 from experiments import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,9 +50,12 @@ def test_probe_curves_are_written_and_a_finished_run_is_skipped(tmp_path, sample
 def test_architectures_table_has_every_network_beside_the_study(tmp_path, sample_tfds_dir):
   _quick("exp1_architectures", tmp_path, sample_tfds_dir, "--visual=au")
   numbers = _read_json(tmp_path / "quick" / "exp1_au.json")["networks"]
-  assert set(numbers) == {"audio", "au", "concat", "concat_lstm", "concat_equalized", "probe",
-                          "joint_loss"}
+  assert set(numbers) == {"audio", "audio_speech_song", "au", "concat", "concat_lstm",
+                          "concat_equalized", "probe", "joint_loss"}
   assert numbers["probe"]["study_test_accuracy"] == 0.91
+  # The study's 72 was its audio CNN on speech + song, not on speech alone.
+  assert numbers["audio_speech_song"]["study_test_accuracy"] == 0.72
+  assert numbers["audio"]["study_test_accuracy"] is None
   for network in numbers.values():
     assert 0 <= network["test_accuracy"] <= 1 and network["selected_epoch"] == 1
   assert (tmp_path / "quick" / "figures" / "exp1_au_confusion.png").exists()
@@ -136,6 +140,42 @@ def test_tuning_chooses_per_fold_on_that_folds_validation_actors(tmp_path, sampl
       assert record["selected_on"] == [1] and record["test"] == [2]
       best = max(numbers["grid"][name][s]["folds"][0]["val_uar"] for s in settings)
       assert numbers["grid"][name][record["setting"]]["folds"][0]["val_uar"] == best
+
+
+def test_an_ensemble_averages_its_members_probabilities():
+  clips, labels = [3, 7, 9], [0, 1, 1]
+  sure_wrong = {"clip": clips, "label": labels,
+                "probabilities": [[0.9, 0.1], [0.4, 0.6], [0.55, 0.45]]}
+  unsure_right = {"clip": clips, "label": labels,
+                  "probabilities": [[0.6, 0.4], [0.3, 0.7], [0.3, 0.7]]}
+  assert exp7_seed_ensembles.ensemble_metrics([sure_wrong]) == {
+      "accuracy": pytest.approx(2 / 3), "uar": pytest.approx(0.75)}
+  # Mean of the third clip: (0.425, 0.575), right.
+  assert exp7_seed_ensembles.ensemble_metrics([sure_wrong, unsure_right]) == {
+      "accuracy": 1.0, "uar": 1.0}
+  other_clips = {**unsure_right, "clip": [3, 7, 8]}
+  with pytest.raises(ValueError, match="scored different examples"):
+    exp7_seed_ensembles.ensemble_metrics([sure_wrong, other_clips])
+
+
+@pytest.mark.slow
+def test_seed_ensembles_use_each_folds_chosen_setting_and_keep_predictions(
+    tmp_path, sample_tfds_dir):
+  _quick("exp7_seed_ensembles", tmp_path, sample_tfds_dir)
+  results = tmp_path / "quick"
+  numbers = _read_json(results / "ensembles.json")
+  for name in ("mlp_compare", "probe_compare_au"):
+    (record,) = numbers["rows"][name]["folds"]
+    assert record["selected_on"] == [1] and record["test"] == [2]
+    assert [member["seed"] for member in record["members"]] == [1, 2, 3, 4, 5]
+    assert 0 <= record["test_uar"] <= 1 and 0 <= record["member_test_uar"] <= 1
+    records = results / "records" / "actor_folds"
+    member = _read_json(records / f"{name}@{record['setting']}@seed1" / "fold0.json")
+    assert len(member["predictions"]["test"]["label"]) == 60  # Actor 02's speech clips.
+    ladder = {setting: _read_json(records / (name if setting == "study" else f"{name}@{setting}")
+                                  / "fold0.json")["final"]["val/joint_uar"]
+              for setting in ("study", "adam", "dropout", "mixup")}
+    assert ladder[record["setting"]] == max(ladder.values())
 
 
 def test_a_record_chosen_on_its_own_test_actors_is_refused(tmp_path):

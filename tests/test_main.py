@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -60,6 +61,13 @@ def test_eval_of_a_folds_run_scores_its_own_test_actor_and_refuses_a_data_overri
   with open(tmp_path / "eval_confusion.json") as f:
     # Fold 0 tests actor 02's 60 speech clips; the seed split would test 18 of 180.
     assert np.array(json.load(f)["test"]["joint"]).sum() == 60
+  with open(tmp_path / "eval_predictions.json") as f, open(tmp_path / "final_metrics.json") as g:
+    test, metrics = json.load(f)["test"], json.load(g)
+  probabilities = np.array(test["probabilities"])
+  assert probabilities.shape == (60, 8) and np.allclose(probabilities.sum(1), 1, atol=1e-3)
+  assert test["clip"] == sorted(test["clip"])
+  accuracy = np.mean(probabilities.argmax(1) == np.array(test["label"]))
+  assert accuracy == pytest.approx(metrics["test/joint_accuracy"], abs=1e-6)
 
   refused = _tiny_audio_on_folds(tmp_path, sample_tfds_dir, "--mode=eval",
                                  "--config=configs/audio.py", "--config.data.split.fold=1")

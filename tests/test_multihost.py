@@ -53,5 +53,9 @@ def test_two_processes_train_to_the_same_metrics_as_one(tmp_path, sample_tfds_di
   assert got.keys() == expected.keys()
   for key in expected:
     assert got[key] == pytest.approx(expected[key], abs=1e-5), key
+  with open(one / "final_predictions.json") as f, open(two / "final_predictions.json") as g:
+    expected, got = json.load(f)["test"], json.load(g)["test"]
+  assert got["clip"] == expected["clip"] and got["label"] == expected["label"]
+  assert got["probabilities"] == pytest.approx(expected["probabilities"], abs=1e-3)
   with open(two / "metrics.jsonl") as f:
     assert [json.loads(line)["epoch"] for line in f] == [1, 2]  # Written once, by process 0.

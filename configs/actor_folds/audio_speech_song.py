@@ -7,11 +7,9 @@ Settings: configs/actor_folds/common.py. experiments/exp4_actor_folds.py runs ev
 """
 import ml_collections
 
-from configs import audio
+from configs import audio_speech_song
 from configs.actor_folds import common
 
 
 def get_config(setting: str = "study") -> ml_collections.ConfigDict:
-  config = common.honest(audio.get_config(), setting)
-  config.data.vocal_channels = ("speech", "song")
-  return config
+  return common.honest(audio_speech_song.get_config(), setting)

@@ -229,6 +229,12 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   return examples
 
 
+def example_clips(examples: Examples) -> np.ndarray:
+  """[N] the clip each example comes from: its audio's, else its visual modality's."""
+  return examples["audio_clip" if "audio_clip" in examples else next(
+      key for key in sorted(examples) if key.endswith("_clip"))]
+
+
 def _evaluated_on(examples: dict[str, Examples], vocal_channel: np.ndarray,
                   channels: Sequence[str]) -> dict[str, Examples]:
   """The examples with validation and test kept to the clips of `channels`."""
@@ -236,8 +242,7 @@ def _evaluated_on(examples: dict[str, Examples], vocal_channel: np.ndarray,
   kept = dict(examples)
   for name in ("val", "test"):
     split = examples[name]
-    clip = split["audio_clip" if "audio_clip" in split else next(
-        key for key in split if key.endswith("_clip"))]
+    clip = example_clips(split)
     keep = np.isin(vocal_channel[clip], codes)
     kept[name] = {key: values[keep] for key, values in split.items()}
   return kept
