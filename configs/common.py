@@ -45,6 +45,7 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.audio.num_frames = 128
   data.audio.crop = "centre"
   data.audio.normalise = True  # Per-utterance CMVN: raw MFCCs (c0 near -600) diverge under SGD.
+  data.audio.features = "mfcc"  # Or "log_mel": n_mfcc log-mel bands (dB) instead of MFCCs.
 
   data.video = ml_collections.ConfigDict()
   data.video.num_frames = 6

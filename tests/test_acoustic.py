@@ -70,6 +70,12 @@ def test_unasked_functionals_leave_the_records_name_and_setting_as_before():
   asked = ravdess_tfds.builder_config(config)
   assert json.loads(asked.description)["acoustic"] == "egemaps"
   assert asked.name.startswith("mfcc40x128_egemaps_face64x6_")
+  config = common.get_data_config()
+  config.audio.features = "log_mel"
+  log_mel = ravdess_tfds.builder_config(config)
+  assert json.loads(log_mel.description)["audio"]["features"] == "log_mel"
+  assert log_mel.name.startswith("logmel40x128_face64x6_")
+  assert log_mel.name[-12:] != default.name[-12:]
 
 
 def test_records_hold_the_functionals_and_a_clip_too_short_for_them_is_skipped(

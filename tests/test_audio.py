@@ -42,6 +42,25 @@ def test_audio_features_equal_librosa_called_directly(sample_dir):
       expected[:, begin:begin + 128])
 
 
+def test_log_mel_features_equal_librosa_called_directly(sample_dir):
+  path = str(sample_dir / FLAC)
+  waveform, rate = librosa.load(path, sr=22050, res_type="soxr_vhq")
+  expected = librosa.power_to_db(librosa.feature.melspectrogram(
+      y=waveform, sr=rate, n_fft=2048, hop_length=512, n_mels=40))
+  begin = (expected.shape[1] - 128) // 2
+  features = audio.audio_features(path, audio.AudioConfig(features="log_mel"))
+  np.testing.assert_allclose(features, expected[:, begin:begin + 128], rtol=0, atol=1e-4)
+  # Band energies in dB, floored 80 dB below the clip's loudest: not MFCCs.
+  assert features.max() - features.min() <= 80 + 1e-3
+  assert not np.allclose(features, audio.audio_features(path, audio.AudioConfig()))
+
+
+def test_unknown_frame_features_fail_naming_the_key():
+  with pytest.raises(ValueError, match=r"config.data.audio.features 'mel'; expected one of "
+                     r"\('mfcc', 'log_mel'\)"):
+    audio.AudioConfig(features="mel")
+
+
 def test_first_mfcc_is_far_lower_in_leading_silence_than_in_speech(sample_dir):
   # c0 follows the frame's log energy: the actor starts speaking after about
   # 1 s, so the first 0.5 s (21 frames) are room silence.

@@ -79,14 +79,15 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
   numbers = _read_json(tmp_path / "quick" / "actor_folds.json")
   rows = numbers["rows"]
   assert set(rows) == {"linear_egemaps", "linear_compare", "linear_mfcc", "linear_au",
-                       "mlp_compare", "compare_au", "probe_compare_au", "audio", "au",
+                       "mlp_compare", "compare_au", "probe_compare_au", "audio",
+                       "audio_log_mel", "au",
                        "concat_au", "concat_lstm_au", "concat_equalized_au", "probe_au",
                        "joint_loss_au", "audio_speech_song", "audio_song_trained",
                        "audio@standardised", "au@standardised",
                        "concat_equalized_au@standardised", "probe_au@standardised",
                        *(f"{network}@{setting}" for network in (
                            "au", "mlp_compare", "compare_au", "probe_compare_au",
-                           "concat_equalized_au", "probe_au", "audio")
+                           "concat_equalized_au")
                          for setting in ("enrol4", "enrol8", "enrol16", "enrol_all"))}
   probe = rows["probe_au"]
   assert probe["config"] == "configs/actor_folds/probe_au.py"

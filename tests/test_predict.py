@@ -242,16 +242,17 @@ def _write_long_wav(sample_dir, path, seconds):
   return str(path)
 
 
-def test_a_long_clip_is_streamed_with_the_whole_clips_mfccs(sample_dir, tmp_path):
+@pytest.mark.parametrize("features", ["mfcc", "log_mel"])
+def test_a_long_clip_is_streamed_with_the_whole_clips_mfccs(sample_dir, tmp_path, features):
   path = _write_long_wav(sample_dir, tmp_path / "long.wav", 75)
-  config = audio_lib.AudioConfig()
+  config = audio_lib.AudioConfig(features=features)
   long_media = media.from_file(path, config, ("audio",))
   assert long_media.waveform is None and long_media.stream.samples == 75 * 22050
   layout = inference_windows.window_layout(long_media, config)
   streamed = np.stack(list(inference_windows.audio_windows(long_media, config, layout.frames,
                                                            layout.offsets)))
-  whole = preprocess.audio_windows(audio_lib.mfcc(audio_lib.load_audio(path, 22050), config),
-                                   config, layout.offsets)
+  whole = preprocess.audio_windows(
+      audio_lib.frame_features(audio_lib.load_audio(path, 22050), config), config, layout.offsets)
   assert streamed.shape == whole.shape == (49, 40, 128)  # 3231 MFCC frames.
   np.testing.assert_allclose(streamed, whole, rtol=0, atol=1e-4)
 

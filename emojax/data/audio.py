@@ -1,4 +1,4 @@
-"""Audio file -> fixed-size MFCC matrix, the input of the audio network.
+"""Audio file -> fixed-size MFCC (or log-mel) matrix, the input of the audio network.
 
 Audio files (.wav, .flac, .ogg) are read with soundfile; any other container
 (.mp4, .mov, .avi, .mp3, .m4a, ...) has its audio track decoded with PyAV,
@@ -17,21 +17,25 @@ from emojax.data import preprocess
 
 # Read with soundfile (libsndfile); every other extension goes through PyAV.
 _SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg")
+# What a frame's rows hold: MFCCs (the study's), or log-mel band energies (dB).
+FRAME_FEATURES = ("mfcc", "log_mel")
 
 
 @dataclasses.dataclass(frozen=True)
 class AudioConfig:
-  """How a clip becomes MFCCs.
+  """How a clip becomes MFCCs (or log-mel bands).
 
   Attributes:
     sample_rate: Hz the waveform is resampled to before the MFCCs.
-    n_mfcc: MFCC coefficients per frame.
+    n_mfcc: MFCC coefficients per frame, or mel bands with `features="log_mel"`.
     n_fft: STFT window length in samples.
     hop_length: samples between MFCC frames.
     num_frames: MFCC frames kept per clip (128 frames at 22,050 Hz and hop 512
       are 2.97 s).
     crop: "centre" or "start": which frames `preprocess.fix_length` keeps or pads.
     normalise: whether each coefficient is standardised over the clip.
+    features: "mfcc", or "log_mel": the mel power in dB (floored 80 dB below the
+      clip's loudest, as librosa's MFCCs are), before the MFCCs' DCT.
   """
   sample_rate: int = 22050
   n_mfcc: int = 40
@@ -40,6 +44,12 @@ class AudioConfig:
   num_frames: int = 128
   crop: str = "centre"
   normalise: bool = False
+  features: str = "mfcc"
+
+  def __post_init__(self):
+    if self.features not in FRAME_FEATURES:
+      raise ValueError(f"Unknown config.data.audio.features {self.features!r}; expected one "
+                       f"of {FRAME_FEATURES}.")
 
 
 class AudioError(Exception):
@@ -270,6 +280,20 @@ def mfcc(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
   return features.astype(np.float32)
 
 
+def frame_features(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
+  """The audio network's input per frame, as `config.features` says.
+
+  Returns:
+    [n_mfcc, frames] float32: MFCCs (`mfcc`) or log-mel bands, frames = 1 + samples // hop_length.
+  """
+  if config.features == "mfcc":
+    return mfcc(waveform, config)
+  power = librosa.feature.melspectrogram(
+      y=waveform, sr=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length,
+      n_mels=config.n_mfcc)
+  return librosa.power_to_db(power).astype(np.float32)
+
+
 def clip_waveform(path: str, config: AudioConfig) -> np.ndarray:
   """A training clip's waveform: `load_audio` at `config.sample_rate`, refused if silent.
 
@@ -283,8 +307,9 @@ def clip_waveform(path: str, config: AudioConfig) -> np.ndarray:
 
 
 def training_window(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
-  """[n_mfcc, num_frames] float32: the MFCCs of the training window (`preprocess.CENTRED`)."""
-  return preprocess.audio_windows(mfcc(waveform, config), config)[0]
+  """[n_mfcc, num_frames] float32: the training window's (`preprocess.CENTRED`)
+  `frame_features`."""
+  return preprocess.audio_windows(frame_features(waveform, config), config)[0]
 
 
 def audio_features(path: str, config: AudioConfig) -> np.ndarray:

@@ -199,15 +199,23 @@ def mel_power_frames(waveform: Iterable[np.ndarray], config) -> Iterator[np.ndar
   yield _mel_power(pending[:(count - 1) * hop + config.n_fft], config)
 
 
+def _mel_bands(config) -> int:
+  """Mel bands: librosa.feature.mfcc's default 128 under MFCCs, else the log-mel rows."""
+  return 128 if config.features == "mfcc" else config.n_mfcc
+
+
 def _mel_power(frames: np.ndarray, config) -> np.ndarray:
-  """[n_mels, frames] mel power of the uncentred frames of `frames`, as in librosa.feature.mfcc."""
+  """[n_mels, frames] mel power of the uncentred frames of `frames`, as in
+  `emojax.data.audio.frame_features`."""
   return librosa.feature.melspectrogram(y=frames, sr=config.sample_rate, n_fft=config.n_fft,
-                                        hop_length=config.hop_length, center=False)
+                                        hop_length=config.hop_length, center=False,
+                                        n_mels=_mel_bands(config))
 
 
 def streamed_audio_windows(mel_power: Iterable[np.ndarray], loudest: float, frames: int,
                            config, offsets: np.ndarray) -> Iterator[np.ndarray]:
-  """`audio_windows` of a clip's MFCCs made from its mel power frames as they come.
+  """`audio_windows` of a clip's MFCCs (or log-mel bands) made from its mel power
+  frames as they come.
 
   Args:
     mel_power: [n_mels, k] float32 chunks of the clip's `frames` mel power frames
@@ -228,8 +236,8 @@ def streamed_audio_windows(mel_power: Iterable[np.ndarray], loudest: float, fram
     while first + held.shape[1] < start + size:
       power = next(chunks)
       db = np.maximum(librosa.power_to_db(power, top_db=None), floor)
-      mfcc = librosa.feature.mfcc(S=db, n_mfcc=config.n_mfcc).astype(np.float32)
-      held = np.concatenate([held, mfcc], axis=1)
+      rows = librosa.feature.mfcc(S=db, n_mfcc=config.n_mfcc) if config.features == "mfcc" else db
+      held = np.concatenate([held, rows.astype(np.float32)], axis=1)
     window = held[:, start - first:start - first + size]
     yield normalise_utterance(window) if config.normalise else window.copy()
     held, first = held[:, start - first:], start

@@ -199,15 +199,18 @@ def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
     raise FileNotFoundError(f"Action-unit CSV {units!r} (config.data.action_units) does not exist.")
   setting = {"roots": roots, "action_units": units, "files": _tree_digest(roots, units),
              **dataclasses.asdict(features)}
+  # Unasked, the setting (so the records' name) is that of before these keys
+  # existed: existing caches stay valid.
   if not features.acoustic:
-    # Unasked, the setting (so the records' name) is that of before the key existed:
-    # existing caches stay valid.
     del setting["acoustic"]
+  if features.audio.features == "mfcc":
+    del setting["audio"]["features"]
   digest = hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:12]
   audio, video = features.audio, features.video
   acoustic = f"_{features.acoustic}" if features.acoustic else ""
+  frames = "mfcc" if audio.features == "mfcc" else "logmel"
   return RavdessConfig(
-      name=(f"mfcc{audio.n_mfcc}x{audio.num_frames}{acoustic}_face{video.face_size}x"
+      name=(f"{frames}{audio.n_mfcc}x{audio.num_frames}{acoustic}_face{video.face_size}x"
             f"{video.num_frames}_{digest}"),
       description=json.dumps(setting, sort_keys=True),
       roots=roots,

@@ -168,7 +168,8 @@ def audio_windows(media: media_lib.Media, config: audio_lib.AudioConfig, frames:
   """[n_mfcc, num_frames] MFCCs per window centred at `offsets` (MFCC frames): of the
   whole waveform, or streamed (equal within float rounding) from a long track."""
   if media.waveform is not None:
-    yield from preprocess.audio_windows(audio_lib.mfcc(media.waveform, config), config, offsets)
+    yield from preprocess.audio_windows(audio_lib.frame_features(media.waveform, config), config,
+                                        offsets)
     return
   mel_power = preprocess.mel_power_frames(media.stream.blocks(), config)
   yield from preprocess.streamed_audio_windows(mel_power, media.stream.loudest, frames, config,
