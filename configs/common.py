@@ -46,6 +46,9 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.audio.crop = "centre"
   data.audio.normalise = True  # Per-utterance CMVN: raw MFCCs (c0 near -600) diverge under SGD.
   data.audio.features = "mfcc"  # Or "log_mel": n_mfcc log-mel bands (dB) instead of MFCCs.
+  # Windows each validation and test clip is scored on, outputs averaged: 1, the
+  # training crop; k, k windows from the clip's start to its end.
+  data.audio.test_windows = 1
 
   data.video = ml_collections.ConfigDict()
   data.video.num_frames = 6

@@ -31,7 +31,8 @@ RUN_TIME_KEYS = frozenset({
 # of a run saved before them.
 ADDED_KEYS = {"data.acoustic": "", "data.enrol_clips": 0, "model.acoustic_encoder": "",
               "model.acoustic_widths": (64, 64), "augment.mixup": 0.0,
-              "data.eval_vocal_channels": (), "data.audio.features": "mfcc"}
+              "data.eval_vocal_channels": (), "data.audio.features": "mfcc",
+              "data.audio.test_windows": 1}
 # Keys since removed, dropped from a saved config on reading. Features version
 # 1.2.0 replaced the face margin by `data.video.face_region`: a run saved before
 # it predicts with the new face images (the records' release notes say so).

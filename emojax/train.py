@@ -80,8 +80,14 @@ def forward(params, teacher_params: dict, batch: pipeline.Examples, *, model,
             teacher_models: dict, dropout_key: jax.Array | None = None) -> dict:
   """The model's outputs (in training mode if given a `dropout_key`); with
   teachers, also their joint logits as outputs["teacher_logits"][modality],
-  through which no gradient flows."""
+  through which no gradient flows. Audio with a window axis [batch, windows, ...]
+  (config.data.audio.test_windows, evaluation only) gives each example the mean
+  of its windows' outputs."""
   inputs = {m: batch[m] for m in model.modalities}
+  windows = inputs["audio"].shape[1] if "audio" in inputs and inputs["audio"].ndim == 4 else 0
+  if windows:
+    inputs = {m: (x.reshape(-1, *x.shape[2:]) if m == "audio" else jnp.repeat(x, windows, 0))
+              for m, x in inputs.items()}
   if dropout_key is None:
     outputs = model.apply({"params": params}, **inputs)
   else:
@@ -89,9 +95,11 @@ def forward(params, teacher_params: dict, batch: pipeline.Examples, *, model,
                           rngs={"dropout": dropout_key})
   if teacher_models:
     outputs["teacher_logits"] = {
-        m: lax.stop_gradient(teacher.apply({"params": teacher_params[m]}, **{m: batch[m]})
+        m: lax.stop_gradient(teacher.apply({"params": teacher_params[m]}, **{m: inputs[m]})
                              ["logits"]["joint"])
         for m, teacher in teacher_models.items()}
+  if windows:
+    outputs = jax.tree.map(lambda x: x.reshape(-1, windows, *x.shape[1:]).mean(1), outputs)
   return outputs
 
 

@@ -43,6 +43,7 @@ FUNCTIONALS_ROWS = (
 INDUCTIVE_ROWS = LINEAR_ROWS + FUNCTIONALS_ROWS + (
     Row("audio CNN", "audio"),
     Row("audio CNN, log-mel", "audio_log_mel"),
+    Row("audio CNN, 3 test windows averaged", "audio_test_windows"),
     Row("action units alone", "au"),
     Row("1: concat", "concat_au"),
     Row("2: concat, LSTM audio", "concat_lstm_au"),

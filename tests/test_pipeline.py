@@ -113,6 +113,21 @@ def test_actor_folds_keep_each_actor_in_one_split(sample_clips, tmp_path):
   assert pipeline.num_examples(examples["val"]) == 0
 
 
+def test_test_windows_reach_validation_and_test_only(sample_clips, tmp_path):
+  config = _actor_folds_config(tmp_path, {"train": [1], "val": [2], "test": [5]})
+  config.audio.test_windows = 3
+  windows = np.stack([sample_clips["mfcc"] + shift for shift in (-1.0, 0.0, 1.0)], axis=1)
+  examples = pipeline.split_examples({**sample_clips, "mfcc_windows": windows}, config, ("audio",))
+  assert examples["train"]["audio"].shape[1:] == (40, 128)
+  for name in ("val", "test"):
+    split = examples[name]
+    np.testing.assert_array_equal(split["audio"], windows[split["audio_clip"]])
+  config.standardise_per_actor = ("audio",)
+  with pytest.raises(ValueError, match="test_windows > 1 with 'audio' in "
+                     "config.data.standardise_per_actor"):
+    pipeline.split_examples(sample_clips, config, ("audio",))
+
+
 def test_actor_folds_file_with_an_actor_in_two_splits_is_rejected(sample_clips, tmp_path):
   config = _actor_folds_config(tmp_path, {"train": [1, 5], "val": [], "test": [5]})
   with pytest.raises(ValueError, match="more than one split"):

@@ -146,6 +146,16 @@ def test_a_training_length_clip_gets_exactly_the_training_mfccs(sample_dir):
   np.testing.assert_array_equal(windows[0], audio_lib.audio_features(path, config))
 
 
+def test_a_run_scored_on_test_windows_predicts_a_training_length_clip_on_them(sample_dir):
+  config = audio_lib.AudioConfig(normalise=True, test_windows=3)
+  clip = media.from_file(str(sample_dir / FLAC), config, ("audio",))
+  layout = inference_windows.window_layout(clip, config)
+  windows = np.stack(list(inference_windows.audio_windows(clip, config, layout.frames,
+                                                          layout.offsets)))
+  whole = audio_lib.frame_features(clip.waveform, config)
+  np.testing.assert_array_equal(windows, audio_lib.test_windows(whole, config))
+
+
 def test_one_window_gives_exactly_the_training_face_images(sample_dir):
   config = video_lib.VideoConfig()
   detector = video_lib.FaceDetector()

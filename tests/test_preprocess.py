@@ -30,7 +30,25 @@ def test_a_window_lasts_the_training_crop():
   assert preprocess.window_seconds(audio.AudioConfig()) == pytest.approx(128 * 512 / 22050)
 
 
+def test_test_windows_cover_a_clip_from_its_first_frame_to_its_last():
+  offsets = preprocess.covering_offsets(170, 128, 3)
+  np.testing.assert_array_equal(preprocess.window_starts(170, 128, offsets), [0, 21, 42])
+  np.testing.assert_array_equal(preprocess.covering_offsets(100, 128, 3), [0, 0, 0])
+
+
 # Audio.
+
+def test_test_windows_are_slices_from_start_to_end_or_the_padded_training_crop():
+  config = audio.AudioConfig(test_windows=3)
+  features = np.random.default_rng(0).normal(size=(40, 170)).astype(np.float32)
+  windows = audio.test_windows(features, config)
+  assert windows.shape == (3, 40, 128) and windows.dtype == np.float32
+  np.testing.assert_array_equal(windows[0], features[:, :128])
+  np.testing.assert_array_equal(windows[2], features[:, -128:])
+  short = features[:, :100]
+  np.testing.assert_array_equal(audio.test_windows(short, config),
+                                np.stack([preprocess.fix_length(short, 128, "centre")] * 3))
+
 
 def test_the_training_window_is_fix_length_then_normalised():
   config = audio.AudioConfig(normalise=True)

@@ -196,6 +196,21 @@ def test_a_file_rewritten_at_the_same_size_builds_new_features(root, tmp_path, s
   assert np.abs(after - before).max() > 0.5
 
 
+def test_records_asked_for_test_windows_hold_them_beside_the_training_window(root, tmp_path):
+  config = _data_config(root, tmp_path)
+  config.audio.test_windows = 3
+  builder, _ = ravdess_tfds.prepare(config)
+  assert os.path.basename(os.path.dirname(builder.data_dir)).startswith("mfcc40x128w3_face")
+  clips = ravdess_tfds.load_clips(builder, images_per_clip=3)
+  assert clips["mfcc_windows"].shape == (2, 3, 40, 128)
+  with threadpoolctl.threadpool_limits(1):
+    expected = features.clip_example(ravdess.scan(config.roots)[0][0],
+                                     ravdess_tfds.feature_config(config))
+  np.testing.assert_array_equal(clips["mfcc_windows"][0], expected["mfcc_windows"])
+  np.testing.assert_array_equal(clips["mfcc"][0], expected["mfcc"])
+  assert not np.allclose(clips["mfcc_windows"][0, 0], clips["mfcc_windows"][0, 2])
+
+
 def _prepare_data(root, out_dir):
   return subprocess.Popen(
       [sys.executable, "-m", "tools.prepare_data", f"--data_dir={root}", f"--out_dir={out_dir}",

@@ -1,4 +1,5 @@
 """Training on the bundled sample, with a small network so that it runs in seconds."""
+import functools
 import json
 import os
 
@@ -125,6 +126,18 @@ def test_checkpoint_restore_gives_identical_parameters(run, tmp_path):
   manager.wait_until_finished()
   restored = checkpoints.restore(manager, 1, run.init_state())
   chex.assert_trees_all_equal(jax.device_get(restored), expected)
+
+
+def test_audio_windows_are_scored_as_the_mean_of_each_windows_outputs(run):
+  batch = {key: value[:4] for key, value in run.examples["test"].items()}
+  rng = np.random.default_rng(0)
+  windows = rng.normal(size=(4, 3, *batch["audio"].shape[1:])).astype(np.float32)
+  params = run.init_state()["params"]
+  forward = functools.partial(train.forward, params, {}, model=run.model, teacher_models={})
+  averaged = forward({**batch, "audio": windows})
+  each = [forward({**batch, "audio": windows[:, w]}) for w in range(3)]
+  chex.assert_trees_all_close(averaged, jax.tree.map(lambda *xs: np.mean(xs, 0), *each),
+                              atol=1e-5)
 
 
 def test_evaluation_sees_every_example_once(run):

@@ -36,6 +36,9 @@ class AudioConfig:
     normalise: whether each coefficient is standardised over the clip.
     features: "mfcc", or "log_mel": the mel power in dB (floored 80 dB below the
       clip's loudest, as librosa's MFCCs are), before the MFCCs' DCT.
+    test_windows: windows a clip is evaluated on: 1, the training crop; k > 1, k
+      windows of `num_frames` spread from the clip's start to its end
+      (`preprocess.covering_offsets`), the network's outputs averaged over them.
   """
   sample_rate: int = 22050
   n_mfcc: int = 40
@@ -45,11 +48,15 @@ class AudioConfig:
   crop: str = "centre"
   normalise: bool = False
   features: str = "mfcc"
+  test_windows: int = 1
 
   def __post_init__(self):
     if self.features not in FRAME_FEATURES:
       raise ValueError(f"Unknown config.data.audio.features {self.features!r}; expected one "
                        f"of {FRAME_FEATURES}.")
+    if self.test_windows < 1:
+      raise ValueError(f"config.data.audio.test_windows={self.test_windows}: expected 1 (the "
+                       "training crop) or more windows.")
 
 
 class AudioError(Exception):
@@ -310,6 +317,14 @@ def training_window(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
   """[n_mfcc, num_frames] float32: the training window's (`preprocess.CENTRED`)
   `frame_features`."""
   return preprocess.audio_windows(frame_features(waveform, config), config)[0]
+
+
+def test_windows(features: np.ndarray, config: AudioConfig) -> np.ndarray:
+  """[test_windows, n_mfcc, num_frames] float32: the windows a clip's `frame_features`
+  [n_mfcc, frames] are evaluated on, from its start to its end."""
+  offsets = preprocess.covering_offsets(features.shape[1], config.num_frames,
+                                        config.test_windows)
+  return preprocess.audio_windows(features, config, offsets)
 
 
 def audio_features(path: str, config: AudioConfig) -> np.ndarray:

@@ -13,6 +13,7 @@ import threadpoolctl
 
 from emojax.data import acoustic as acoustic_lib
 from emojax.data import audio as audio_lib
+from emojax.data import preprocess
 from emojax.data import ravdess
 from emojax.data import video as video_lib
 
@@ -58,23 +59,29 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
 
   A missing modality gives zeros (audio) or no images (video) and a False flag.
   With `config.acoustic`, "acoustic" holds the whole clip's functionals (zeros
-  without audio). `BLANK_FRAMES_REPLACED` is for the build's report, not the
-  records: the builder takes it out.
+  without audio); with `config.audio.test_windows` > 1, "mfcc_windows" the
+  windows it is evaluated on. `BLANK_FRAMES_REPLACED` is for the build's report,
+  not the records: the builder takes it out.
   Raises audio_lib.AudioError (also for non-finite functionals) or
   video_lib.VideoError for unreadable media.
   """
   name = clip.name
-  acoustic = {}
+  asked = {}  # Features only some settings ask for.
   if clip.audio_path is not None:
     waveform = audio_lib.clip_waveform(clip.audio_path, config.audio)
-    mfcc = audio_lib.training_window(waveform, config.audio)
+    frames = audio_lib.frame_features(waveform, config.audio)
+    mfcc = preprocess.audio_windows(frames, config.audio)[0]
+    if config.audio.test_windows > 1:
+      asked["mfcc_windows"] = audio_lib.test_windows(frames, config.audio)
     if config.acoustic:
-      acoustic["acoustic"] = acoustic_lib.functionals(waveform, config.audio, config.acoustic,
-                                                      clip.audio_path)
+      asked["acoustic"] = acoustic_lib.functionals(waveform, config.audio, config.acoustic,
+                                                   clip.audio_path)
   else:
     mfcc = np.zeros((config.audio.n_mfcc, config.audio.num_frames), np.float32)
+    if config.audio.test_windows > 1:
+      asked["mfcc_windows"] = np.zeros((config.audio.test_windows, *mfcc.shape), np.float32)
     if config.acoustic:
-      acoustic["acoustic"] = np.zeros(
+      asked["acoustic"] = np.zeros(
           acoustic_lib.num_features(config.acoustic, config.audio), np.float32)
   if clip.video_path is not None:
     images, faces_found, frames_replaced = video_lib.face_images(
@@ -93,7 +100,7 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
       "has_audio": clip.audio_path is not None,
       "has_video": clip.video_path is not None,
       "mfcc": mfcc.astype(np.float32),
-      **acoustic,  # Only when asked: records of the other settings keep their features.
+      **asked,  # Only when asked: records of the other settings keep their features.
       "images": images,
       "faces_found": faces_found,
       BLANK_FRAMES_REPLACED: frames_replaced,

@@ -169,6 +169,10 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
   if len(visual) > 1 or set(modalities) - {*AUDIO, *VISUAL}:
     raise ValueError(f"Unsupported modalities {tuple(modalities)}: expected some of {AUDIO} "
                      f"and/or one of {VISUAL}.")
+  if data_config.audio.test_windows > 1 and "audio" in data_config.standardise_per_actor:
+    raise ValueError("config.data.audio.test_windows > 1 with 'audio' in "
+                     "config.data.standardise_per_actor: the evaluation windows are not "
+                     "standardised per actor; use one or the other.")
   if "acoustic" in modalities and "acoustic" not in clips:
     raise ValueError("The network reads acoustic functionals (config.model.acoustic_encoder), "
                      "but the features hold none: set config.data.acoustic to one of "
@@ -215,6 +219,8 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
             data_config.split.seed + i)
       for modality in audio_side:
         split[modality] = clips["mfcc" if modality == "audio" else "acoustic"][audio_clip]
+      if "audio" in audio_side and name != "train" and data_config.audio.test_windows > 1:
+        split["audio"] = clips["mfcc_windows"][audio_clip]  # Evaluated on every window.
       split["audio_clip"] = audio_clip.astype(np.int32)
       split["label"] = labels[audio_clip]
     if visual:

@@ -37,6 +37,20 @@ def window_offsets(length: float, window: float) -> np.ndarray:
   return (np.arange(count) - (count - 1) / 2) * stride
 
 
+def covering_offsets(length: int, size: int, count: int) -> np.ndarray:
+  """Offsets (frames, from the clip's centre, as `window_starts` reads them) of `count`
+  windows of `size` frames spread evenly from a clip's first frame to its last; all
+  zero for a clip no longer than a window, which `audio_windows` pads as in training.
+
+  Returns:
+    [count] int offsets.
+  """
+  if length <= size:
+    return np.zeros(count, np.int64)
+  starts = np.round(np.linspace(0, length - size, count)).astype(np.int64)
+  return starts - (length - size) // 2
+
+
 def window_seconds(audio_config) -> float:
   """Seconds of a window: the training crop of `num_frames` MFCC frames (2.97 s by default).
 
@@ -107,7 +121,8 @@ def audio_windows(mfcc: np.ndarray, config, offsets: np.ndarray = CENTRED) -> np
   """A clip's MFCCs cut into windows of `config.num_frames` frames.
 
   One window is the training crop, `fix_length` of the whole clip (padded if
-  short); several (from `window_offsets`, in MFCC frames) are plain slices.
+  short); several (from `window_offsets` or `covering_offsets`, in MFCC frames)
+  are plain slices, or that crop repeated for a clip no longer than a window.
   Each is normalised on its own if the config says so.
 
   Args:
@@ -118,8 +133,8 @@ def audio_windows(mfcc: np.ndarray, config, offsets: np.ndarray = CENTRED) -> np
     [windows, n_mfcc, num_frames] float32.
   """
   size = config.num_frames
-  if len(offsets) == 1:
-    windows = [fix_length(mfcc, size, config.crop)]
+  if len(offsets) == 1 or mfcc.shape[1] <= size:
+    windows = [fix_length(mfcc, size, config.crop)] * len(offsets)
   else:
     windows = [mfcc[:, start:start + size] for start in window_starts(mfcc.shape[1], size, offsets)]
   if config.normalise:

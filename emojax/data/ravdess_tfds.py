@@ -74,11 +74,14 @@ not used.
   def _info(self) -> tfds.core.DatasetInfo:
     feature_config = self.builder_config.features
     audio_shape = (feature_config.audio.n_mfcc, feature_config.audio.num_frames)
-    acoustic = {}
-    if feature_config.acoustic:  # Only when asked, as clip_example gives them.
-      acoustic["acoustic"] = tfds.features.Tensor(
+    asked = {}  # Only when asked, as clip_example gives them.
+    if feature_config.acoustic:
+      asked["acoustic"] = tfds.features.Tensor(
           shape=(acoustic_lib.num_features(feature_config.acoustic, feature_config.audio),),
           dtype=np.float32)
+    if feature_config.audio.test_windows > 1:
+      asked["mfcc_windows"] = tfds.features.Tensor(
+          shape=(feature_config.audio.test_windows, *audio_shape), dtype=np.float32)
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict({
             "clip_id": tfds.features.Text(),
@@ -96,7 +99,7 @@ not used.
             "faces_found": np.int32,
             "has_au": np.bool_,
             "au": tfds.features.Tensor(shape=(action_units.NUM_ACTION_UNITS,), dtype=np.float32),
-            **acoustic,
+            **asked,
         }),
         supervised_keys=None,
     )
@@ -205,12 +208,17 @@ def builder_config(data_config: ml_collections.ConfigDict) -> RavdessConfig:
     del setting["acoustic"]
   if features.audio.features == "mfcc":
     del setting["audio"]["features"]
+  if features.audio.test_windows == 1:
+    del setting["audio"]["test_windows"]
   digest = hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:12]
   audio, video = features.audio, features.video
   acoustic = f"_{features.acoustic}" if features.acoustic else ""
   frames = "mfcc" if audio.features == "mfcc" else "logmel"
+  frames += f"{audio.n_mfcc}x{audio.num_frames}"
+  if audio.test_windows > 1:
+    frames += f"w{audio.test_windows}"
   return RavdessConfig(
-      name=(f"{frames}{audio.n_mfcc}x{audio.num_frames}{acoustic}_face{video.face_size}x"
+      name=(f"{frames}{acoustic}_face{video.face_size}x"
             f"{video.num_frames}_{digest}"),
       description=json.dumps(setting, sort_keys=True),
       roots=roots,
@@ -281,6 +289,7 @@ def load_clips(builder: RavdessFeatures, images_per_clip: int) -> dict[str, np.n
 
   Returns: clip_id [N] str, label/actor/vocal_channel/... [N] int32,
   has_audio/has_video/has_au [N] bool, mfcc [N, n_mfcc, frames] float32,
+  mfcc_windows [N, test_windows, n_mfcc, frames] float32 (if asked for),
   au [N, 35] float32, acoustic [N, F] float32 (if config.data.acoustic asked for it),
   images [N, images_per_clip, H, 2W, 3] uint8 (zeros where has_video is False).
   """
