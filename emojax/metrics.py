@@ -1,6 +1,7 @@
 """Classification metrics from confusion matrices, and the per-epoch metric log."""
 import json
 import os
+import re
 from typing import Mapping
 
 import jax
@@ -58,10 +59,19 @@ def read_rows(path: str) -> list[dict]:
   return rows
 
 
-def write_json(path: str, value) -> None:
-  """Strict JSON (no NaN or Infinity), which every reader can parse."""
+# A list of numbers only (no strings, lists or objects inside), as json.dumps indents it.
+_NUMBER_LIST = re.compile(r"\[\s*([-0-9.eE+,\s]+?)\s*\]")
+
+
+def write_json(path: str, value, compact_numbers: bool = False) -> None:
+  """Strict JSON (no NaN or Infinity), which every reader can parse; with
+  `compact_numbers`, each list of numbers on one line (per-example probabilities
+  would otherwise take a line per value)."""
+  text = json.dumps(value, indent=2, sort_keys=True, allow_nan=False)
+  if compact_numbers:
+    text = _NUMBER_LIST.sub(lambda match: "[" + re.sub(r"\s+", " ", match.group(1)) + "]", text)
   with open(path, "w") as f:
-    json.dump(value, f, indent=2, sort_keys=True, allow_nan=False)
+    f.write(text)
 
 
 class MetricLog:

@@ -384,7 +384,7 @@ def report_selected(run: Run, checkpoint_manager, workdir: str, filename: str,
     metrics_lib.write_json(
         os.path.join(workdir, filename.replace("metrics", "predictions")),
         {split: {**values, "probabilities": np.round(values["probabilities"], 4).tolist()}
-         for split, values in predictions.items()})
+         for split, values in predictions.items()}, compact_numbers=True)
   chosen = f"best {run.config.train.select_metric}" if step is None else "as asked"
   print(f"Epoch {best} ({chosen}).")
   for head in run.model.heads:

@@ -208,7 +208,7 @@ def run(config: ml_collections.ConfigDict, *parts: str,
   seconds_path = os.path.join(workdir, "train_seconds.json")
   result = _from_workdir(workdir, _read_json(seconds_path) if os.path.exists(seconds_path)
                          else None, keep_predictions)
-  metrics_lib.write_json(record_path, dataclasses.asdict(result))
+  metrics_lib.write_json(record_path, dataclasses.asdict(result), compact_numbers=True)
   return result
 
 
