@@ -95,12 +95,13 @@ def markdown(entries: Sequence[dict], folds: Sequence[int]) -> str:
   return (
       f"Baselines on {folds_lib.describe_folds(folds)}: the joint head's validation UAR "
       "(what a choice between rows may read) and test accuracy and UAR (%), mean +- std "
-      "over folds, the epoch chosen on each fold's validation actors. Normalisation: `inductive` uses nothing of a test actor but the clip at "
-      "hand; `enrol-K` standardises each clip by K other unlabelled clips of its speaker "
+      "over folds, the epoch chosen on each fold's validation actors. Normalisation: "
+      "`inductive` uses nothing of a test actor but the clip at hand; `enrol-K` standardises each clip by K other unlabelled clips of its speaker "
       "(never the clip scored), as deployment can; `per_actor` by all of the speaker's "
       "clips, the scored one included (transductive).\n\n" + table +
-      "\nTargets (UAR, inductive rows over every fold; a row is not chosen among "
-      "others by its test numbers, each stands on its own):\n\n"
+      "\nTargets (UAR, inductive rows of this table over every fold; a row is not chosen "
+      "among others by its test numbers, each stands on its own; settings tuned per fold "
+      "and seed ensembles are in results/tuning.md and results/ensembles.md):\n\n"
       + "\n".join(reached(entries, len(folds))) + "\n")
 
 
