@@ -129,7 +129,8 @@ def fold_record(row: Row, fold: int, result: common.RunResult,
   """One fold's numbers: the fold's actors, `selected_on` (every actor whose data
   took part in a choice behind them), the selected epoch, validation and test
   accuracy and UAR of each head (the joint head's unprefixed)."""
-  record = {"fold": fold, **fold_actors(fold, row.train_fraction), "selected_on": sorted(set(selected_on)),
+  record = {"fold": fold, **fold_actors(fold, row.train_fraction),
+            "selected_on": sorted(set(selected_on)),
             "selected_epoch": result.final["selected_epoch"], **extra}
   for key, value in result.final.items():
     split, _, metric = key.partition("/")

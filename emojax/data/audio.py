@@ -313,10 +313,10 @@ def clip_waveform(path: str, config: AudioConfig) -> np.ndarray:
   return waveform
 
 
-def training_window(waveform: np.ndarray, config: AudioConfig) -> np.ndarray:
-  """[n_mfcc, num_frames] float32: the training window's (`preprocess.CENTRED`)
-  `frame_features`."""
-  return preprocess.audio_windows(frame_features(waveform, config), config)[0]
+def training_window(features: np.ndarray, config: AudioConfig) -> np.ndarray:
+  """[n_mfcc, num_frames] float32: the training window (`preprocess.CENTRED`) of a
+  clip's `frame_features` [n_mfcc, frames]."""
+  return preprocess.audio_windows(features, config)[0]
 
 
 def test_windows(features: np.ndarray, config: AudioConfig) -> np.ndarray:
@@ -335,4 +335,4 @@ def audio_features(path: str, config: AudioConfig) -> np.ndarray:
   Raises:
     AudioError: as `clip_waveform`.
   """
-  return training_window(clip_waveform(path, config), config)
+  return training_window(frame_features(clip_waveform(path, config), config), config)

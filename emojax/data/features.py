@@ -13,7 +13,6 @@ import threadpoolctl
 
 from emojax.data import acoustic as acoustic_lib
 from emojax.data import audio as audio_lib
-from emojax.data import preprocess
 from emojax.data import ravdess
 from emojax.data import video as video_lib
 
@@ -70,7 +69,7 @@ def clip_example(clip: ravdess.Clip, config: FeatureConfig) -> dict[str, Any]:
   if clip.audio_path is not None:
     waveform = audio_lib.clip_waveform(clip.audio_path, config.audio)
     frames = audio_lib.frame_features(waveform, config.audio)
-    mfcc = preprocess.audio_windows(frames, config.audio)[0]
+    mfcc = audio_lib.training_window(frames, config.audio)
     if config.audio.test_windows > 1:
       asked["mfcc_windows"] = audio_lib.test_windows(frames, config.audio)
     if config.acoustic:
