@@ -3,10 +3,12 @@ network with a ComParE MLP and action units, the audio CNN and the probe network
 with action units, a ladder of settings (configs/actor_folds/common.py), each
 adding one change to the one before: the study's training; Adam for 30 epochs, the
 epoch chosen on validation UAR; the audio CNN's features averaged over time (for
-the networks that have one); dropout 0.3; mixup (alpha 0.2). In each fold, the setting best on that fold's validation actors (UAR) is
-reported on that fold's test actors, which chose nothing. Per-actor
-standardisation reads the test actors' unlabelled clips (transductive), so it is
-chosen apart, between the study's training and the full ladder with it, and
+the networks that have one); dropout 0.3; mixup (alpha 0.2); SpecAugment's masks
+on the MFCCs and attention pooling over time instead of the mean (again for the
+networks with an MFCC CNN). In each fold, the setting best on that fold's
+validation actors (UAR) is reported on that fold's test actors, which chose
+nothing. Per-actor standardisation reads the test actors' unlabelled clips
+(transductive), so it is chosen apart, between the study's training and the full ladder with it, and
 reported in rows of its own.
 
   python -m experiments.exp6_tuning            # six folds
@@ -22,13 +24,17 @@ from experiments.folds import Row
 
 NETWORKS = (Row("MLP on ComParE", "mlp_compare"), Row("4: probe, ComParE MLP", "probe_compare_au"),
             Row("audio CNN", "audio"), Row("4: probe", "probe_au"))
-# Time pooling acts on the MFCC CNN's feature map: no step for networks without one.
+# Time pooling, SpecAugment and attention pooling act on the MFCC CNN's input or
+# feature map: no such steps for networks without one.
 WITHOUT_AUDIO_CNN = ("mlp_compare", "probe_compare_au")
-CANDIDATES = {"inductive": ("study", "adam", "time_pooling", "dropout", "mixup"),
+AUDIO_CNN_STEPS = ("time_pooling", "specaugment", "attention_pooling")
+CANDIDATES = {"inductive": ("study", "adam", "time_pooling", "dropout", "mixup", "specaugment",
+                            "attention_pooling"),
               "transductive": ("standardised", "dropout_standardised")}
 SETTING_LABELS = {"study": "the study's", "adam": "Adam + 30 epochs",
                   "time_pooling": "+ time pooling", "dropout": "+ dropout 0.3",
-                  "mixup": "+ mixup 0.2",
+                  "mixup": "+ mixup 0.2", "specaugment": "+ SpecAugment",
+                  "attention_pooling": "+ attention pooling",
                   "standardised": "the study's + per-actor standardisation",
                   "dropout_standardised": "+ dropout 0.3 + per-actor standardisation"}
 
@@ -52,7 +58,7 @@ def choose_per_fold(network: Row, settings: tuple[str, ...], folds: list[int],
 def candidates(network: Row) -> dict[str, tuple[str, ...]]:
   """The ladder's settings for `network`, inductive and transductive."""
   return {kind: tuple(s for s in settings
-                      if s != "time_pooling" or network.config not in WITHOUT_AUDIO_CNN)
+                      if s not in AUDIO_CNN_STEPS or network.config not in WITHOUT_AUDIO_CNN)
           for kind, settings in CANDIDATES.items()}
 
 

@@ -130,9 +130,11 @@ def test_tuning_chooses_per_fold_on_that_folds_validation_actors(tmp_path, sampl
   _quick("exp6_tuning", tmp_path, sample_tfds_dir)
   numbers = _read_json(tmp_path / "quick" / "tuning.json")
   assert set(numbers["grid"]) == {"mlp_compare", "probe_compare_au", "audio", "probe_au"}
-  assert "time_pooling" not in numbers["grid"]["mlp_compare"]  # No MFCC CNN to pool.
+  # No MFCC CNN to pool or mask.
+  assert not {"time_pooling", "specaugment", "attention_pooling"} & set(numbers["grid"]["mlp_compare"])
   for name, by_kind in numbers["tuned"].items():
-    inductive = ("study", "adam", "time_pooling", "dropout", "mixup")
+    inductive = ("study", "adam", "time_pooling", "dropout", "mixup", "specaugment",
+                 "attention_pooling")
     if name in ("mlp_compare", "probe_compare_au"):
       inductive = ("study", "adam", "dropout", "mixup")
     for kind, settings in (("inductive", inductive),

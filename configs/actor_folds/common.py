@@ -14,7 +14,7 @@ import ml_collections
 # scored clip, as a deployed speaker gives them); "enrol_all" by all the others.
 ENROLMENT = {"enrol4": 4, "enrol8": 8, "enrol16": 16, "enrol_all": 10**6}
 SETTINGS = ("study", "standardised", "adam", "time_pooling", "dropout", "mixup",
-            "dropout_standardised", *ENROLMENT)
+            "specaugment", "attention_pooling", "dropout_standardised", *ENROLMENT)
 TRANSDUCTIVE = ("standardised", "dropout_standardised")
 
 
@@ -63,6 +63,15 @@ def honest(config: ml_collections.ConfigDict, setting: str) -> ml_collections.Co
   if setting == "time_pooling":
     return config
   config.model.dropout = 0.3
+  if setting in ("dropout", "dropout_standardised"):
+    return config
+  config.augment.mixup = 0.2
   if setting == "mixup":
-    config.augment.mixup = 0.2
+    return config
+  config.augment.time_masks = 2  # SpecAugment: 2 bands of up to 16 frames,
+  config.augment.mfcc_masks = 2  # 2 of up to 6 coefficients, per clip.
+  if setting == "specaugment":
+    return config
+  # Learned weights over frames instead of their plain mean (layer-normalised).
+  config.model.audio_pooling = "time_attention"
   return config
