@@ -41,18 +41,12 @@ SETTING_LABELS = {"study": "the study's", "adam": "Adam + 30 epochs",
 
 def choose_per_fold(network: Row, settings: tuple[str, ...], folds: list[int],
                     ladder: dict[str, list]) -> list[dict]:
-  """Per fold, the record of the setting with the best validation UAR (ties: the
-  earlier, simpler one), chosen on that fold's validation actors only; a fold
-  where a candidate has not run yet is left out, not chosen among fewer."""
-  records = []
-  for index, fold in enumerate(folds):
-    done = {setting: ladder[setting][index] for setting in settings if ladder[setting][index]}
-    if len(done) < len(settings):
-      continue
-    best = max(done, key=lambda s: (done[s].final["val/joint_uar"], -settings.index(s)))
-    (record,) = folds_lib.epoch_records(network.with_setting(best), [fold], [done[best]])
-    records.append({**record, "setting": best, "candidates": list(done)})
-  return records
+  """Per fold, the record of the setting best on that fold's validation actors
+  (ties: the earlier, simpler one), under "setting"."""
+  return folds_lib.choose_per_fold(
+      {setting: [folds_lib.epoch_records(network.with_setting(setting), [fold], [result])[0]
+                 if result else None for fold, result in zip(folds, ladder[setting])]
+       for setting in settings}, folds, key="setting")
 
 
 def candidates(network: Row) -> dict[str, tuple[str, ...]]:

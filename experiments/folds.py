@@ -149,6 +149,24 @@ def epoch_records(row: Row, folds: Sequence[int],
           for fold, result in zip(folds, results) if result]
 
 
+def choose_per_fold(candidates: dict[str, Sequence[dict | None]], folds: Sequence[int],
+                    key: str) -> list[dict]:
+  """Per fold, the record of the candidate with the best validation UAR (ties: the
+  one named first), under `key` its name, chosen on that fold's validation actors
+  only; `candidates` maps each name to its record on each fold of `folds` (None:
+  not run yet). A fold where a candidate has not run is left out, not chosen
+  among fewer."""
+  names = list(candidates)
+  chosen = []
+  for index, fold in enumerate(folds):
+    records = {name: candidates[name][index] for name in names}
+    if not all(records.values()):
+      continue
+    best = max(names, key=lambda name: (records[name]["val_uar"], -names.index(name)))
+    chosen.append({**records[best], key: best, "candidates": names})
+  return chosen
+
+
 def summarise(records: Sequence[dict], folds: Sequence[int]) -> dict:
   """Mean and std over the records of every test metric, with the records themselves."""
   done = {record["fold"] for record in records}

@@ -12,6 +12,7 @@ from absl.testing import flagsaver
 from configs import au
 from experiments import common
 from experiments import exp7_seed_ensembles
+from experiments import folds as folds_lib
 from experiments import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -179,6 +180,20 @@ def test_seed_ensembles_use_each_folds_chosen_setting_and_keep_predictions(
                                   / "fold0.json")["final"]["val/joint_uar"]
               for setting in ("study", "adam", "dropout", "mixup")}
     assert ladder[record["setting"]] == max(ladder.values())
+
+
+def test_the_choice_per_fold_reads_validation_only_and_waits_for_every_candidate():
+  def record(fold, val_uar, test_uar):
+    return {"fold": fold, "test": [1], "selected_on": [5], "val_uar": val_uar,
+            "test_uar": test_uar}
+  candidates = {"simple": [record(0, 0.6, 0.9), record(1, 0.5, 0.5), record(2, 0.7, 0.7)],
+                "tuned": [record(0, 0.6, 0.1), record(1, 0.8, 0.2), None]}
+  chosen = folds_lib.choose_per_fold(candidates, [0, 1, 2], key="chosen")
+  # Fold 0: a tie goes to the candidate named first; fold 1: the better validation
+  # UAR wins whatever the test says; fold 2: "tuned" has not run, so no choice yet.
+  assert [(r["fold"], r["chosen"], r["test_uar"]) for r in chosen] == [
+      (0, "simple", 0.9), (1, "tuned", 0.2)]
+  assert chosen[0]["candidates"] == ["simple", "tuned"]
 
 
 def test_a_record_chosen_on_its_own_test_actors_is_refused(tmp_path):
