@@ -36,6 +36,10 @@ def get_data_config() -> ml_collections.ConfigDict:
   # "compare" (6,373, openSMILE), "mfcc" (time mean and std of each MFCC); "" for none
   # (the study's). Standardised by the training split's statistics.
   data.acoustic = ""
+  # True: training clips keep the k windows of data.audio.test_windows, and each
+  # step trains on one of them per clip, drawn at random (emojax/augment.py),
+  # instead of the centred crop, so that training sees what scoring averages over.
+  data.train_on_windows = False
 
   data.audio = ml_collections.ConfigDict()
   data.audio.sample_rate = 22050

@@ -4,8 +4,10 @@ SpecAugment-style masks (Park et al., 2019): bands of frames and of coefficients
 set to zero, which after per-utterance normalisation is each coefficient's mean,
 so that the audio network cannot lean on any one moment or coefficient of an
 actor's voice. Mixup (Zhang et al., 2018): each example's inputs mixed with
-another example's, the loss weighing both labels alike. Pure functions of
-(batch, key); evaluation never calls them.
+another example's, the loss weighing both labels alike. Random windows: each
+clip's audio one of its evaluation windows, so that the network trains on the
+parts of a clip that averaged scoring reads. Pure functions of (batch, key);
+evaluation never calls them.
 """
 import jax
 import jax.numpy as jnp
@@ -70,9 +72,19 @@ def mixup(batch: Batch, key: jax.Array, alpha: float) -> Batch:
   return mixed
 
 
+def pick_windows(windows: jnp.ndarray, key: jax.Array) -> jnp.ndarray:
+  """[batch, windows, ...] -> [batch, ...]: one window per example, uniformly at random."""
+  chosen = jax.random.randint(key, (windows.shape[0],), 0, windows.shape[1])
+  return windows[jnp.arange(windows.shape[0]), chosen]
+
+
 def augment_batch(batch: Batch, key: jax.Array,
                   augment_config: ml_collections.ConfigDict) -> Batch:
-  """The batch with its audio masked and its examples mixed, as configured."""
+  """The batch with one of each clip's audio windows drawn (audio with a window
+  axis: config.data.train_on_windows), its audio masked and its examples mixed,
+  as configured."""
+  if "audio" in batch and batch["audio"].ndim == 4:
+    batch = {**batch, "audio": pick_windows(batch["audio"], jax.random.fold_in(key, 2))}
   if "audio" in batch and (augment_config.time_masks or augment_config.mfcc_masks):
     batch = {**batch, "audio": mask_mfcc(batch["audio"], key, augment_config)}
   if augment_config.get("mixup", 0.0):

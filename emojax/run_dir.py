@@ -32,7 +32,7 @@ RUN_TIME_KEYS = frozenset({
 ADDED_KEYS = {"data.acoustic": "", "data.enrol_clips": 0, "model.acoustic_encoder": "",
               "model.acoustic_widths": (64, 64), "augment.mixup": 0.0,
               "data.eval_vocal_channels": (), "data.audio.features": "mfcc",
-              "data.audio.test_windows": 1}
+              "data.audio.test_windows": 1, "data.train_on_windows": False}
 # Keys since removed, dropped from a saved config on reading. Features version
 # 1.2.0 replaced the face margin by `data.video.face_region`: a run saved before
 # it predicts with the new face images (the records' release notes say so).

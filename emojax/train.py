@@ -71,7 +71,9 @@ def create_optimizer(optimizer_config: ml_collections.ConfigDict,
 def create_train_state(model, optimizer: optax.GradientTransformation,
                        example: pipeline.Examples, seed: int) -> State:
   """Initial parameters (from `seed`) and optimizer state; `example` gives input shapes."""
-  inputs = {m: jnp.asarray(example[m][:1]) for m in model.modalities}
+  # An example's audio windows (config.data.train_on_windows) share one shape.
+  inputs = {m: jnp.asarray(example[m][:1, 0] if m == "audio" and example[m].ndim == 4
+                           else example[m][:1]) for m in model.modalities}
   params = model.init(jax.random.key(seed), **inputs)["params"]
   return {"step": jnp.zeros((), jnp.int32), "params": params, "opt_state": optimizer.init(params)}
 

@@ -71,6 +71,18 @@ def test_masks_depend_only_on_the_key():
   assert not np.array_equal(first, augment.mask_mfcc(mfcc, jax.random.key(6), config))
 
 
+def test_training_windows_are_whole_windows_drawn_per_example_by_the_key():
+  windows = jnp.arange(8.0 * 3)[:, None, None].reshape(8, 3, 1, 1) * jnp.ones((8, 3, 4, 5))
+  batch = {"audio": windows, "label": jnp.zeros(8, jnp.int32)}
+  picked = augment.augment_batch(batch, jax.random.key(0), _augment_config())["audio"]
+  assert picked.shape == (8, 4, 5)
+  chosen = np.asarray(picked[:, 0, 0]) - 3 * np.arange(8)  # Example i's window w holds 3i + w.
+  assert set(chosen) <= {0, 1, 2} and len(set(chosen)) > 1
+  np.testing.assert_array_equal(picked, windows[np.arange(8), chosen.astype(int)])
+  again = augment.augment_batch(batch, jax.random.key(0), _augment_config())["audio"]
+  chex.assert_trees_all_equal(picked, again)
+
+
 def test_a_batch_without_audio_or_with_augmentation_off_is_unchanged():
   batch = {"au": jnp.ones((2, 35)), "label": jnp.zeros(2, jnp.int32)}
   on = _augment_config(time_masks=2)

@@ -81,7 +81,7 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
   rows = numbers["rows"]
   assert set(rows) == {"linear_egemaps", "linear_compare", "linear_mfcc", "linear_au",
                        "mlp_compare", "compare_au", "probe_compare_au", "audio",
-                       "audio_log_mel", "audio_test_windows", "au",
+                       "audio_log_mel", "audio_test_windows", "audio_train_windows", "au",
                        "concat_au", "concat_lstm_au", "concat_equalized_au", "probe_au",
                        "joint_loss_au", "audio_speech_song", "audio_song_trained",
                        "audio@standardised", "au@standardised",

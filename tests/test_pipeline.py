@@ -122,6 +122,14 @@ def test_test_windows_reach_validation_and_test_only(sample_clips, tmp_path):
   for name in ("val", "test"):
     split = examples[name]
     np.testing.assert_array_equal(split["audio"], windows[split["audio_clip"]])
+  config.train_on_windows = True  # Training then draws among the same windows.
+  train = pipeline.split_examples({**sample_clips, "mfcc_windows": windows}, config, ("audio",))
+  np.testing.assert_array_equal(train["train"]["audio"], windows[train["train"]["audio_clip"]])
+  config.audio.test_windows = 1
+  with pytest.raises(ValueError, match="config.data.train_on_windows=True draws training windows "
+                     "among config.data.audio.test_windows, which is 1"):
+    pipeline.split_examples(sample_clips, config, ("audio",))
+  config.audio.test_windows, config.train_on_windows = 3, False
   config.standardise_per_actor = ("audio",)
   with pytest.raises(ValueError, match="test_windows > 1 with 'audio' in "
                      "config.data.standardise_per_actor"):

@@ -140,6 +140,27 @@ def test_audio_windows_are_scored_as_the_mean_of_each_windows_outputs(run):
                               atol=1e-5)
 
 
+def test_training_windows_initialise_the_same_parameters_as_one_window(run):
+  example = {key: value[:2] for key, value in run.examples["train"].items()}
+  windows = {**example, "audio": np.stack([example["audio"]] * 3, axis=1)}
+  one, three = (train.create_train_state(run.model, run.optimizer, e, seed=0)["params"]
+                for e in (example, windows))
+  chex.assert_trees_all_equal(one, three)
+
+
+@pytest.mark.slow
+def test_a_run_trained_on_random_windows_is_scored_on_all_of_them(config, tmp_path):
+  windows = config.copy_and_resolve_references()
+  windows.data.audio.test_windows = 3
+  windows.data.train_on_windows = True
+  windows.train.num_epochs = 1
+  windows_run = train.build_run(windows)
+  for split in ("train", "val", "test"):
+    assert windows_run.examples[split]["audio"].shape[1:] == (3, 40, 128)
+  final = train.train_and_evaluate(windows, str(tmp_path / "run"))
+  assert 0 <= final["test/joint_uar"] <= 1 and np.isfinite(final["val/joint_ce"])
+
+
 def test_evaluation_sees_every_example_once(run):
   results, confusion = train.evaluate_split(run, run.init_state()["params"], "test")
   assert confusion["joint"].sum() == pipeline.num_examples(run.examples["test"])

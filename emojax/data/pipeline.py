@@ -173,6 +173,10 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
     raise ValueError("config.data.audio.test_windows > 1 with 'audio' in "
                      "config.data.standardise_per_actor: the evaluation windows are not "
                      "standardised per actor; use one or the other.")
+  if data_config.get("train_on_windows") and data_config.audio.test_windows < 2:
+    raise ValueError("config.data.train_on_windows=True draws training windows among "
+                     "config.data.audio.test_windows, which is "
+                     f"{data_config.audio.test_windows}; set it to 2 or more.")
   if "acoustic" in modalities and "acoustic" not in clips:
     raise ValueError("The network reads acoustic functionals (config.model.acoustic_encoder), "
                      "but the features hold none: set config.data.acoustic to one of "
@@ -219,8 +223,10 @@ def split_examples(clips: dict[str, np.ndarray], data_config: ml_collections.Con
             data_config.split.seed + i)
       for modality in audio_side:
         split[modality] = clips["mfcc" if modality == "audio" else "acoustic"][audio_clip]
-      if "audio" in audio_side and name != "train" and data_config.audio.test_windows > 1:
-        split["audio"] = clips["mfcc_windows"][audio_clip]  # Evaluated on every window.
+      # Evaluated on every window; trained on one drawn per step if train_on_windows.
+      if "audio" in audio_side and data_config.audio.test_windows > 1 and (
+          name != "train" or data_config.get("train_on_windows")):
+        split["audio"] = clips["mfcc_windows"][audio_clip]
       split["audio_clip"] = audio_clip.astype(np.int32)
       split["label"] = labels[audio_clip]
     if visual:
