@@ -1,14 +1,15 @@
-r"""Tuning nested in every fold by actor: for an MLP on ComParE functionals, the probe
-network with a ComParE MLP and action units, the audio CNN and the probe network
-with action units, a ladder of settings (configs/actor_folds/common.py), each
-adding one change to the one before: the study's training; Adam for 30 epochs, the
-epoch chosen on validation UAR; the audio CNN's features averaged over time (for
-the networks that have one); dropout 0.3; mixup (alpha 0.2); SpecAugment's masks
-on the MFCCs and attention pooling over time instead of the mean (again for the
-networks with an MFCC CNN). In each fold, the setting best on that fold's
-validation actors (UAR) is reported on that fold's test actors, which chose
-nothing. Per-actor standardisation reads the test actors' unlabelled clips
-(transductive), so it is chosen apart, between the study's training and the full ladder with it, and
+r"""Tuning nested in every fold by actor: for an MLP on ComParE functionals (trained
+on speech, or on speech and song), the probe network with a ComParE MLP and
+action units, the audio CNN and the probe network with action units, a ladder
+of settings (configs/actor_folds/common.py), each adding one change to the one
+before: the study's training; Adam for 30 epochs, the epoch chosen on validation
+UAR; the audio CNN's features averaged over time (for the networks that have
+one); dropout 0.3; mixup (alpha 0.2); SpecAugment's masks on the MFCCs and
+attention pooling over time instead of the mean (again for the networks with an
+MFCC CNN). In each fold, the setting best on that fold's validation actors (UAR)
+is reported on that fold's test actors, which chose nothing. Per-actor
+standardisation reads the test actors' unlabelled clips (transductive), so it is
+chosen apart, between the study's training and the full ladder with it, and
 reported in rows of its own.
 
   python -m experiments.exp6_tuning            # six folds
@@ -22,11 +23,13 @@ from experiments import common
 from experiments import folds as folds_lib
 from experiments.folds import Row
 
-NETWORKS = (Row("MLP on ComParE", "mlp_compare"), Row("4: probe, ComParE MLP", "probe_compare_au"),
+NETWORKS = (Row("MLP on ComParE", "mlp_compare"),
+            Row("MLP on ComParE, trained on speech + song", "mlp_compare_song_trained"),
+            Row("4: probe, ComParE MLP", "probe_compare_au"),
             Row("audio CNN", "audio"), Row("4: probe", "probe_au"))
 # Time pooling, SpecAugment and attention pooling act on the MFCC CNN's input or
 # feature map: no such steps for networks without one.
-WITHOUT_AUDIO_CNN = ("mlp_compare", "probe_compare_au")
+WITHOUT_AUDIO_CNN = ("mlp_compare", "mlp_compare_song_trained", "probe_compare_au")
 AUDIO_CNN_STEPS = ("time_pooling", "specaugment", "attention_pooling")
 CANDIDATES = {"inductive": ("study", "adam", "time_pooling", "dropout", "mixup", "specaugment",
                             "attention_pooling"),
@@ -97,7 +100,7 @@ def main(argv):
       "choices apart.\n\n"
       + common.markdown_table(["network", "normalisation", "setting chosen per fold",
                                "test accuracy", "test UAR", "folds"], tuned_rows)
-      + f"\nOne setting on one fold: `{folds_lib.command(NETWORKS[1].with_setting('dropout'))}`\n")
+      + f"\nOne setting on one fold: `{folds_lib.command(NETWORKS[2].with_setting('dropout'))}`\n")
   common.write_report(folds_lib.report_name("tuning"), markdown,
                       {"grid": grid, "tuned": tuned, "folds": folds}, runs)
   return common.exit_code(runs)

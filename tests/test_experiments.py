@@ -80,7 +80,8 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
   numbers = _read_json(tmp_path / "quick" / "actor_folds.json")
   rows = numbers["rows"]
   assert set(rows) == {"linear_egemaps", "linear_compare", "linear_mfcc", "linear_au",
-                       "mlp_compare", "compare_au", "probe_compare_au", "audio",
+                       "mlp_compare", "mlp_compare_song_trained", "compare_au",
+                       "probe_compare_au", "audio",
                        "audio_log_mel", "audio_test_windows", "audio_train_windows", "au",
                        "concat_au", "concat_lstm_au", "concat_equalized_au", "probe_au",
                        "joint_loss_au", "audio_speech_song", "audio_song_trained",
@@ -130,13 +131,14 @@ def test_actor_folds_rows_record_each_folds_actors_and_what_chose_it(tmp_path, s
 def test_tuning_chooses_per_fold_on_that_folds_validation_actors(tmp_path, sample_tfds_dir):
   _quick("exp6_tuning", tmp_path, sample_tfds_dir)
   numbers = _read_json(tmp_path / "quick" / "tuning.json")
-  assert set(numbers["grid"]) == {"mlp_compare", "probe_compare_au", "audio", "probe_au"}
+  assert set(numbers["grid"]) == {"mlp_compare", "mlp_compare_song_trained", "probe_compare_au",
+                                  "audio", "probe_au"}
   # No MFCC CNN to pool or mask.
   assert not {"time_pooling", "specaugment", "attention_pooling"} & set(numbers["grid"]["mlp_compare"])
   for name, by_kind in numbers["tuned"].items():
     inductive = ("study", "adam", "time_pooling", "dropout", "mixup", "specaugment",
                  "attention_pooling")
-    if name in ("mlp_compare", "probe_compare_au"):
+    if name in ("mlp_compare", "mlp_compare_song_trained", "probe_compare_au"):
       inductive = ("study", "adam", "dropout", "mixup")
     for kind, settings in (("inductive", inductive),
                            ("transductive", ("standardised", "dropout_standardised"))):
