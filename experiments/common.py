@@ -268,12 +268,16 @@ def check_ledger(numbers: dict[str, Any]) -> None:
 def write_report(name: str, markdown: str, numbers: dict[str, Any],
                  results: dict[str, RunResult | None]) -> None:
   """results/<name>.md and results/<name>.json, with the runs' total training time
-  (summed from each run's record, so a rerun that skips them still reports it)."""
+  (summed from each run's record, so a rerun that skips them still reports it) and
+  how many of its runs are finished and still to train (experiments/budget.py)."""
   check_ledger(numbers)
   seconds = sum(result.train_seconds or 0 for result in results.values() if result)
+  finished = sum(1 for result in results.values() if result)
   with open(results_path(f"{name}.md"), "w") as f:
     f.write(markdown)
-  metrics_lib.write_json(results_path(f"{name}.json"), {**numbers, "train_seconds_total": seconds})
+  metrics_lib.write_json(results_path(f"{name}.json"), {
+      **numbers, "train_seconds_total": seconds, "runs_finished": finished,
+      "runs_to_train": len(results) - finished})
   print(markdown)
   print(f"Wrote {results_path(name + '.md')} and .json")
 

@@ -14,4 +14,5 @@ python -m experiments.exp6_tuning "$@"
 python -m experiments.exp7_seed_ensembles "$@"
 python -m experiments.exp8_targets "$@"  # The targets, chosen per fold on validation.
 python -m experiments.exp4_actor_folds --folds_file=emobox "$@"
+python -m experiments.budget  # Each script's runs and training time.
 python -m experiments.report  # RESULTS.md's tables from results/*.md.

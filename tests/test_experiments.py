@@ -10,6 +10,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 from configs import au
+from experiments import budget
 from experiments import common
 from experiments import exp7_seed_ensembles
 from experiments import folds as folds_lib
@@ -235,3 +236,21 @@ def test_train_only_trains_the_rows_named_and_reads_the_others(tmp_path, monkeyp
     assert trained == []  # Not named: left out, as with --records_only.
     assert common.run(au.get_config(), "actor_folds", "au@enrol8", "fold0") is None
   assert trained == [str(tmp_path / "runs" / "actor_folds" / "au@enrol8" / "fold0")]
+
+
+def test_the_budget_sums_each_scripts_runs_and_the_distinct_records(tmp_path):
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()
+  with flagsaver.flagsaver(results_dir=str(tmp_path)):
+    common.write_report("tuning", "table", {"grid": {}}, {
+        "a/fold0": common.RunResult({}, {}, [], {}, train_seconds=600.0),
+        "b/fold0": None})
+    for name, seconds in (("a", 600.0), ("c", 6600.0)):
+      (tmp_path / "records" / "actor_folds" / name).mkdir(parents=True)
+      with open(tmp_path / "records" / "actor_folds" / name / "fold0.json", "w") as f:
+        json.dump({"train_seconds": seconds}, f)
+    budget.main([])
+  markdown = (tmp_path / "budget.md").read_text()
+  assert "| `exp6_tuning` | 1 | 1 | 10 min |" in markdown
+  assert "| `exp4_actor_folds` | - | - | - |" in markdown  # Not written yet.
+  assert "Distinct runs kept in `results/records/`: 2, 2.0 h of training" in markdown
