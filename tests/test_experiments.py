@@ -10,9 +10,11 @@ from absl import flags
 from absl.testing import flagsaver
 
 from configs import au
+from experiments import baselines
 from experiments import budget
 from experiments import common
 from experiments import exp7_seed_ensembles
+from experiments import exp8_targets
 from experiments import folds as folds_lib
 from experiments import report
 
@@ -254,3 +256,13 @@ def test_the_budget_sums_each_scripts_runs_and_the_distinct_records(tmp_path):
   assert "| `exp6_tuning` | 1 | 1 | 10 min |" in markdown
   assert "| `exp4_actor_folds` | - | - | - |" in markdown  # Not written yet.
   assert "Distinct runs kept in `results/records/`: 2, 2.0 h of training" in markdown
+
+
+def test_each_target_weighs_every_inductive_candidate_about_it():
+  audio = [row.name for row in exp8_targets.candidate_rows(baselines.TARGETS[0][1])]
+  # A tuned network competes with each setting of its ladder, the study's included.
+  assert {"mlp_compare", "mlp_compare@mixup", "audio", "audio@attention_pooling",
+          "audio_train_windows", "linear_compare"} <= set(audio)
+  assert not {"au", "audio@standardised", "audio@enrol8", "audio_speech_song"} & set(audio)
+  probe = [row.name for row in exp8_targets.candidate_rows(baselines.TARGETS[2][1])]
+  assert {row.split("@")[0] for row in probe} == {"probe_au", "probe_compare_au"}
