@@ -25,7 +25,7 @@ def _quick(script, results_dir, tfds_dir, *flags):
   completed = subprocess.run(
       [sys.executable, "-m", f"experiments.{script}", "--quick",
        f"--results_dir={results_dir}", f"--tfds_dir={tfds_dir}", *flags],
-      cwd=REPO, capture_output=True, text=True, timeout=600)
+      cwd=REPO, capture_output=True, text=True, timeout=1800)
   assert completed.returncode == 0, completed.stderr[-3000:]
   return completed
 
