@@ -68,8 +68,8 @@ ENROLMENT_ROWS = tuple(
     for row in INDUCTIVE_ROWS if row.config == config
     for setting in honest_configs.ENROLMENT)
 ROWS = INDUCTIVE_ROWS + TRANSDUCTIVE_ROWS + ENROLMENT_ROWS
-# EmoBox's folds, its protocol: speech only, inductive; the audio CNN's input and
-# test-window variants stay on our folds, where they were chosen against.
+# EmoBox's folds, its protocol: speech only, inductive; the variants of audio input
+# and of song as training data are measured on our folds only.
 EMOBOX_ROWS = tuple(row for row in INDUCTIVE_ROWS if row.config not in (
     "audio_speech_song", "audio_song_trained", "audio_log_mel", "audio_test_windows",
     "audio_train_windows", "mlp_compare_song_trained"))

@@ -47,8 +47,7 @@ def choose_per_fold(network: Row, settings: tuple[str, ...], folds: list[int],
   """Per fold, the record of the setting best on that fold's validation actors
   (ties: the earlier, simpler one), under "setting"."""
   return folds_lib.choose_per_fold(
-      {setting: [folds_lib.epoch_records(network.with_setting(setting), [fold], [result])[0]
-                 if result else None for fold, result in zip(folds, ladder[setting])]
+      {setting: folds_lib.records_by_fold(network.with_setting(setting), folds, ladder[setting])
        for setting in settings}, folds, key="setting")
 
 

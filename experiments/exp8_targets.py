@@ -27,7 +27,7 @@ from experiments.folds import Row
 # What every candidate's record gives, so that records of rows and of ensembles summarise alike.
 KEYS = ("fold", "train", "val", "test", "selected_on", "val_accuracy", "val_uar",
         "test_accuracy", "test_uar")
-ENSEMBLE = "ensemble of 5 seeds: "
+ENSEMBLE = f"ensemble of {len(exp7_seed_ensembles.SEEDS)} seeds: "
 
 
 def candidate_rows(configs: tuple[str, ...]) -> list[Row]:
@@ -51,8 +51,7 @@ def candidate_records(configs: tuple[str, ...], folds: list[int]) -> tuple[dict,
   for row in candidate_rows(configs):
     results = folds_lib.row_runs(row, folds)
     runs.update({f"{row.name}/fold{fold}": result for fold, result in zip(folds, results)})
-    records[row.name] = [folds_lib.epoch_records(row, [fold], [result])[0] if result else None
-                         for fold, result in zip(folds, results)]
+    records[row.name] = folds_lib.records_by_fold(row, folds, results)
   for network in exp7_seed_ensembles.NETWORKS:
     if network.config in configs:
       ensembles, ensemble_runs = exp7_seed_ensembles.fold_ensembles(network, folds)

@@ -149,6 +149,13 @@ def epoch_records(row: Row, folds: Sequence[int],
           for fold, result in zip(folds, results) if result]
 
 
+def records_by_fold(row: Row, folds: Sequence[int],
+                    results: Sequence[common.RunResult | None]) -> list[dict | None]:
+  """`epoch_records` aligned with `folds`: None where the run has not finished."""
+  return [epoch_records(row, [fold], [result])[0] if result else None
+          for fold, result in zip(folds, results)]
+
+
 def choose_per_fold(candidates: dict[str, Sequence[dict | None]], folds: Sequence[int],
                     key: str) -> list[dict]:
   """Per fold, the record of the candidate with the best validation UAR (ties: the
