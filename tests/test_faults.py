@@ -58,16 +58,18 @@ def test_a_damaged_newest_checkpoint_is_set_aside_and_the_run_resumes_before_it(
   assert (tmp_path / "checkpoints" / "3" / "default" / "_METADATA").is_file()
 
   shutil.rmtree(tmp_path / "checkpoints" / "3" / "default")
-  evaluated = subprocess.run(
+  # Eval and predict only read the workdir: they run side by side.
+  evaluating = subprocess.Popen(
       commands.tiny_probe_training(tmp_path, sample_tfds_dir, 3) + ["--mode=eval", "--eval_step=3"],
-      cwd=REPO, capture_output=True, text=True, timeout=300)
-  assert evaluated.returncode != 0
-  (line,) = [l for l in evaluated.stderr.splitlines() if l.startswith("Error:")]
-  assert f"{tmp_path}/checkpoints/3 is damaged" in line and re.search(r"intact epochs: \[(1, )?2\]", line)
-
+      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
   predicted = subprocess.run(
       [sys.executable, "-m", "emojax.predict", f"--workdir={tmp_path}", "--step=3", _SAMPLE_CLIP],
       cwd=REPO, capture_output=True, text=True, timeout=300)
+  _, eval_stderr = evaluating.communicate(timeout=300)
+  assert evaluating.returncode != 0
+  (line,) = [l for l in eval_stderr.splitlines() if l.startswith("Error:")]
+  assert f"{tmp_path}/checkpoints/3 is damaged" in line and re.search(r"intact epochs: \[(1, )?2\]", line)
+
   assert predicted.returncode == 2
   (line,) = [l for l in predicted.stderr.splitlines() if l.startswith("error:")]
   assert f"{tmp_path}/checkpoints/3 is damaged" in line
