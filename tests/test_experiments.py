@@ -266,3 +266,10 @@ def test_each_target_weighs_every_inductive_candidate_about_it():
   assert not {"au", "audio@standardised", "audio@enrol8", "audio_speech_song"} & set(audio)
   probe = [row.name for row in exp8_targets.candidate_rows(baselines.TARGETS[2][1])]
   assert {row.split("@")[0] for row in probe} == {"probe_au", "probe_compare_au"}
+
+
+def test_a_target_is_judged_only_once_every_fold_is_in():
+  three_folds = {"num_folds": 3, "test_uar_mean": 0.9}
+  assert exp8_targets.verdict(three_folds, 0.7, [0, 1, 2, 3, 4, 5]) == "-"
+  assert exp8_targets.verdict(three_folds, 0.7, [0, 1, 2]) == "yes"
+  assert exp8_targets.verdict({"num_folds": 6, "test_uar_mean": 0.6}, 0.7, list(range(6))) == "no"
