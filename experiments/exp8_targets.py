@@ -70,8 +70,8 @@ def chosen_counts(records: list[dict]) -> str:
 
 
 def verdict(summary: dict, target: float, folds: list[int]) -> str:
-  """"yes" or "no" once every fold chose and scored, else "-": the target is a mean
-  over all the folds, and the folds still missing are others than those in."""
+  """"yes" or "no" once every fold has chosen and scored, else "-": the target is a
+  mean over all the folds, and the folds in so far say nothing of the others."""
   if summary["num_folds"] < len(folds):
     return "-"
   return "yes" if summary["test_uar_mean"] >= target else "no"
